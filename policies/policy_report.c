@@ -65,6 +65,16 @@ int pol_warn_compliance(const pol_policy *p)
                      p->file, m->line, m->name);
             warnings++;
         }
+        /* Where a medium carried away is kept is what the label sheet, the
+         * rotation, the status page and the procedure tell the person who
+         * fetches it on the bad day. */
+        if (m->offline && pol_type_at_path(m->type) && !m->kept_at) {
+            bkp_warn(_("%s:%d: medium %s does not say where it is kept: the label sheet, the "
+                       "status page and the recovery procedure cannot tell who fetches it — add "
+                       "e.g. 'kept_at: \"院長の自宅\"'"),
+                     p->file, m->line, m->name);
+            warnings++;
+        }
     }
     /* Schedules are the server's local time: a Japanese clinic's server
      * left on a cloud image's UTC runs "daily 21:30" at 06:30 in Japan. */

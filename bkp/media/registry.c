@@ -153,6 +153,12 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
     json_t *bytes = json_object_get(j, "bytes");
     if (json_is_integer(bytes) && json_integer_value(bytes) > 0)
         e->bytes = (uint64_t)json_integer_value(bytes);
+    /* How its sealed files were left, shown to an inspector. */
+    const char *sealed = json_string_value(json_object_get(j, "sealed"));
+    e->sealed = !sealed                      ? BKP_SEALED_UNKNOWN
+                : !strcmp(sealed, "immutable") ? BKP_SEALED_IMMUTABLE
+                : !strcmp(sealed, "mode")      ? BKP_SEALED_MODE
+                                               : BKP_SEALED_UNKNOWN;
     attempt_parse(json_object_get(j, "attempt"), &e->attempt);
     const char *detail = json_string_value(json_object_get(p, "detail"));
     time_t when;
@@ -250,6 +256,9 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         bad = json_object_set_new(j, "kit_sha256", json_string(e->kit_sha256));
     if (!bad && e->bytes)
         bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
+    if (!bad && e->sealed)
+        bad = json_object_set_new(
+            j, "sealed", json_string(e->sealed == BKP_SEALED_IMMUTABLE ? "immutable" : "mode"));
     if (!bad && e->attempt.began) {
         const bkp_media_attempt *t = &e->attempt;
         json_t *a = json_pack("{s:b, s:s, s:I}", "failed", t->failed, "host", t->host, "pid",

@@ -49,6 +49,14 @@ typedef enum bkp_media_verified {
     BKP_MEDIA_FAILED,
 } bkp_media_verified;
 
+/* How a disk's last rotation left its sealed files ("sealed"): read-only
+ * by their mode, and immutable too where the file system takes it. */
+typedef enum bkp_media_sealed {
+    BKP_SEALED_UNKNOWN = 0, /* not said: not a disk, or written by a bkp before */
+    BKP_SEALED_MODE,        /* "mode": read-only by their mode alone */
+    BKP_SEALED_IMMUTABLE,   /* "immutable": and the immutable attribute set */
+} bkp_media_sealed;
+
 /* The last rotation to a medium that began to copy: noted as it begins and
  * again as it ends, so that one which never ended (killed, the server
  * stopped) is told apart from one that failed and one that worked. */
@@ -76,6 +84,7 @@ typedef struct bkp_media_entry {
     char label_version[BKP_S3_VERSION_MAX + 1]; /* where a bucket's label is; "" unknown */
     char kit_sha256[65];                        /* the recovery kit's fingerprint; "" none */
     uint64_t bytes;    /* what it held after its last rotation, in bytes; 0: not measured */
+    bkp_media_sealed sealed; /* how that rotation left its sealed files */
     bkp_reread reread; /* the re-read sample's state; empty when none */
     bkp_media_attempt attempt;
 } bkp_media_entry;

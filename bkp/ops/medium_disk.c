@@ -34,6 +34,7 @@ typedef struct disk {
     bkp_repo *dst;
     bkp_gen **held; /* what the copy holds before it (the plan's) */
     size_t nheld;
+    bkp_media_sealed sealed; /* how the seal left the sealed files (log_copy) */
 } disk;
 
 /* The label at the mount point: a wrong disk is refused before anything
@@ -186,7 +187,7 @@ static void after(ops_rotation *t)
 /* Sealed objects on a medium are read-only by mode; where the file system
  * and privileges allow, also immutable (prune clears the attribute of what
  * it deletes, inside its rules). */
-static void seal(bkp_repo *dst, const char *medium)
+static bkp_media_sealed seal(bkp_repo *dst, const char *medium)
 {
     static const char *const dirs[] = {"packs", "index", "generations", "keys"};
     uint64_t n = 0, total = 0;
@@ -207,6 +208,7 @@ static void seal(bkp_repo *dst, const char *medium)
                  medium, bkp_strerror(rc));
     else
         bkp_debug("%s: %llu sealed object(s) immutable", medium, (unsigned long long)total);
+    return rc ? BKP_SEALED_MODE : BKP_SEALED_IMMUTABLE;
 }
 
 /* The audit record's figures. */
@@ -233,7 +235,7 @@ static int log_copy(void *ctx)
     int rc = bkp_copy_audit(t->in->primary, d->dst);
     if (rc)
         return rc == -EBADMSG ? rc : -EIO;
-    seal(d->dst, t->in->medium);
+    d->sealed = seal(d->dst, t->in->medium);
     return 0;
 }
 
@@ -261,6 +263,7 @@ static void end(ops_rotation *t, ops_rotate_end *e)
     e->pin = t->in->path;
     e->before_pins = log_copy;
     e->ctx = t;
+    e->sealed = &d->sealed;
     e->note = (ops_rotate_seen){.path = t->in->path,
                                 .verified = o->verified,
                                 .verify_ok = o->verified && o->verify_problems == 0,

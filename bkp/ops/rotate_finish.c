@@ -54,6 +54,7 @@ typedef struct note_ctx {
     bool seen;          /* the medium was reached: the rest of the entry is told */
     bool full;          /* it failed for want of room on the medium */
     bool pruned_first;  /* after its retention was applied before the copy */
+    bkp_media_sealed sealed; /* how the copy's sealed files were left */
 } note_ctx;
 
 static int note_seen(bkp_media_entry *e, void *ctx)
@@ -83,8 +84,10 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     }
     if (n->wrote)
         e->last_write = now;
-    if (n->wrote)
+    if (n->wrote) {
         e->bytes = 0; /* until measured (below): never an older figure beside this date */
+        e->sealed = n->sealed;
+    }
     /* The kit's fingerprint, for the printed procedure (runbook print):
      * only once the log records the rotation that wrote it. */
     if (n->kit && n->recorded && strlen(n->kit) == 64)
@@ -276,7 +279,8 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
                   .why_ja = why_ja,
                   .seen = e->seen,
                   .full = e->rc == -ENOSPC && e->at == OPS_ROTATE_COPY,
-                  .pruned_first = e->pruned_first};
+                  .pruned_first = e->pruned_first,
+                  .sealed = e->sealed ? *e->sealed : BKP_SEALED_UNKNOWN};
     if (n.wrote && e->pin && ops_pins_write_of(e->primary, e->medium, e->pin, e->all, e->nall))
         fail(&first, step, OPS_ROTATE_PIN_WRITE, -EIO);
     if (!e->rc && first && !n.wrote) { /* the copy was made; what follows it was not */

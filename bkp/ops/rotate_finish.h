@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "bkp/store/generation.h"
+#include "bkp/media/registry.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/store/repo.h"
 
@@ -71,6 +72,9 @@ typedef struct ops_rotate_end {
      * NULL: nothing. A negative errno fails the rotation at OPS_ROTATE_LOG_COPY. */
     int (*before_pins)(void *ctx);
     void *ctx;
+    /* How before_pins left the medium's sealed files, noted in the registry
+     * for the inspector's report; NULL: not said (not a disk). */
+    const bkp_media_sealed *sealed;
     /* Once the registry says the medium was written: what it holds now, in
      * bytes, noted in the registry (`bytes`) best-effort. A failure (warned
      * about; -ENOTSUP: it cannot say, not warned) or NULL: not measured. */

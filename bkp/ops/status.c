@@ -215,6 +215,9 @@ static bool media_copies(const ops_status_in *in, const pol_dataset *d, const ds
                         .offsite = pm->offsite && !left,
                         .non_editable = away || cp.proven,
                         .proven = cp.proven && proven_at > 0 ? proven_at : 0,
+                        .immutable_files = e->sealed == BKP_SEALED_IMMUTABLE ? RST_YES
+                                           : e->sealed == BKP_SEALED_MODE    ? RST_NO
+                                                                             : RST_UNSAID,
                         .seq = cp.newest_seq,
                         .captured = cp.newest};
         if (!copy_str(&c->medium, e->label.name))

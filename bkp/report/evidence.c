@@ -126,7 +126,17 @@ static bool immutable(const rb_evidence *ev, char *out, size_t n)
         for (size_t k = 0; k < d->ncopies; k++) {
             const rst_copy *m = &d->copies[k];
             char date[16];
-            if (m->offline && pol_type_at_path(m->type))
+            /* And how its last rotation left its files, where it said. */
+            if (m->offline && pol_type_at_path(m->type) && m->immutable_files == RST_YES)
+                bkp_strappend(out, n, _(" (%s: off-line, its files made immutable at its last "
+                                        "rotation)"),
+                              m->medium);
+            else if (m->offline && pol_type_at_path(m->type) && m->immutable_files == RST_NO)
+                bkp_strappend(out, n,
+                              _(" (%s: off-line; its files read-only by their mode, its file "
+                                "system taking no immutable attribute)"),
+                              m->medium);
+            else if (m->offline && pol_type_at_path(m->type))
                 bkp_strappend(out, n, _(" (%s: off-line)"), m->medium);
             else if (!pol_type_at_path(m->type) && m->proven)
                 bkp_strappend(out, n,

@@ -65,12 +65,15 @@ json_t *rst_copies_json(const rst_copy *v, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:I, s:o}", "medium",
-                                           v[i].medium, "type", pol_medium_type_name(v[i].type),
-                                           "offline", v[i].offline, "offsite", v[i].offsite,
-                                           "non_editable", v[i].non_editable, "proven",
-                                           bkp_json_when(v[i].proven), "seq", (json_int_t)v[i].seq,
-                                           "captured", bkp_json_when(v[i].captured)));
+        json_array_append_new(
+            a, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:I, s:o}", "medium", v[i].medium,
+                         "type", pol_medium_type_name(v[i].type), "offline", v[i].offline,
+                         "offsite", v[i].offsite, "non_editable", v[i].non_editable, "proven",
+                         bkp_json_when(v[i].proven), "immutable_files",
+                         v[i].immutable_files == RST_UNSAID ? json_null()
+                                                            : json_boolean(v[i].immutable_files),
+                         "seq", (json_int_t)v[i].seq, "captured",
+                         bkp_json_when(v[i].captured)));
     return a;
 }
 
@@ -313,6 +316,7 @@ void rst_copies_parse(bkp_jin *p, const json_t *j, rst_copy **v, size_t *n)
         c->offsite = bkp_jin_flag(p, o, "offsite");
         c->non_editable = bkp_jin_flag(p, o, "non_editable");
         c->proven = bkp_jin_time(p, o, "proven");
+        c->immutable_files = (rst_tri)bkp_jin_tri(p, o, "immutable_files");
         c->seq = (uint32_t)bkp_jin_integer(p, o, "seq", 0, UINT32_MAX, 0);
         c->captured = bkp_jin_time(p, o, "captured");
         if (!c->medium)

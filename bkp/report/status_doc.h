@@ -59,12 +59,17 @@ typedef struct rst_counts {
 } rst_counts;
 
 /* A copy of a data set on a medium ("copies_on_media"). */
+/* Unsaid, no or yes: what an older record may not carry. */
+typedef enum { RST_UNSAID = -1, RST_NO = 0, RST_YES = 1 } rst_tri;
+
 typedef struct rst_copy {
     char *medium;
     pol_medium_type type;
     bool offline, offsite;
     bool non_editable; /* off-line, or an object lock a probe proved */
     time_t proven;     /* when that probe was ("proven"; 0: null, not proven) */
+    rst_tri immutable_files; /* a disk's sealed files took the immutable attribute at its last
+                                rotation (no: read-only by their mode alone) */
     uint32_t seq;      /* the newest generation on it */
     time_t captured;   /* and its capture time */
 } rst_copy;
@@ -77,9 +82,6 @@ typedef struct rst_event {
 
 /* The most seconds a drill's time or target may be (about 31 years). */
 #define RST_SECONDS_MAX 1000000000
-
-/* Unsaid, no or yes: what an older record may not carry. */
-typedef enum { RST_UNSAID = -1, RST_NO = 0, RST_YES = 1 } rst_tri;
 
 /* The last drill of a data set, with what it measured. */
 typedef struct rst_drill {

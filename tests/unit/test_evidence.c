@@ -311,6 +311,26 @@ static void test_media_all_disks(void **state)
     json_decref(ev);
 }
 
+/* How the disk's last rotation left its files, where the status said. */
+static void test_immutable_files(void **state)
+{
+    (void)state;
+    for (int set = 0; set < 2; set++) {
+        json_t *ev = all_hold();
+        json_t *usb = json_array_get(json_object_get(dataset(ev, 0), "copies_on_media"), 1);
+        json_object_set_new(usb, "immutable_files", json_boolean(set));
+        json_t *st = statement_of(ev);
+        const char *en = evidence_of(st, "immutable", "en");
+        if (set)
+            assert_non_null(strstr(en, "(usb-a: off-line, its files made immutable at its last "
+                                       "rotation)"));
+        else
+            assert_non_null(strstr(en, "(usb-a: off-line; its files read-only by their mode"));
+        json_decref(st);
+        json_decref(ev);
+    }
+}
+
 static void test_generations(void **state)
 {
     (void)state;
@@ -961,6 +981,7 @@ int main(void)
         cmocka_unit_test(test_all_hold),
         cmocka_unit_test(test_fixed_offline_beyond),
         cmocka_unit_test(test_media_all_disks),
+        cmocka_unit_test(test_immutable_files),
         cmocka_unit_test(test_generations),
         cmocka_unit_test(test_offline),
         cmocka_unit_test(test_media),

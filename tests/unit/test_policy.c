@@ -687,6 +687,25 @@ static void test_compliance_warnings(void **state)
     tzset();
     free(was);
     pol_free(p);
+
+    /* An off-line disk that does not say where it is kept: said, with what
+     * to add; one that does, not. */
+    for (int kept = 0; kept < 2; kept++) {
+        char text[1024];
+        snprintf(text, sizeof(text),
+                 HEAD "media:\n  - { name: usb-a, type: removable, path: /media/bkp, location: "
+                      "offsite, offline: true, rotate_every: 7d%s }\n" DS
+                      "    copy_to: [usb-a]\n    schedule: daily 02:00\n",
+                 kept ? ", kept_at: 院長の自宅" : "");
+        assert_int_equal(load_text(text, &p), 0);
+        bkp_log_set_sink(sink, NULL);
+        logbuf[0] = '\0';
+        (void)pol_warn_compliance(p);
+        bkp_log_set_sink(NULL, NULL);
+        assert_int_equal(strstr(logbuf, "medium usb-a does not say where it is kept") != NULL,
+                         !kept);
+        pol_free(p);
+    }
 }
 
 /* What each medium type is, from the one table every layer asks: its name

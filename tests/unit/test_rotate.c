@@ -159,10 +159,14 @@ static void st_after(ops_rotation *t)
     t->out->held.known = true;
 }
 
+/* How the stub's seal leaves the sealed files (a disk's log_copy). */
+static bkp_media_sealed stub_sealed = BKP_SEALED_IMMUTABLE;
+
 static void st_end(ops_rotation *t, ops_rotate_end *e)
 {
     e->took = e->seen = t->out->copied_all;
     e->note = (ops_rotate_seen){.held = &t->out->held};
+    e->sealed = &stub_sealed;
 }
 
 static int st_figures(ops_rotation *t, ops_rotate_figures *f)
@@ -256,6 +260,11 @@ static void test_stub_driver(void **state)
     free(after);
     json_decref(j);
     assert_int_equal(e->bytes, 0); /* not measured: the stub's measure failed (warned) */
+    /* How the seal left its files, kept through the registry's codec. */
+    assert_int_equal(e->sealed, BKP_SEALED_IMMUTABLE);
+    j = bkp_media_entry_json(e);
+    assert_string_equal(json_string_value(json_object_get(j, "sealed")), "immutable");
+    json_decref(j);
     /* Its attempt noted as it began and as it ended, by this process. */
     assert_true(e->attempt.began > 0 && e->attempt.ended >= e->attempt.began);
     assert_false(e->attempt.failed);
@@ -285,6 +294,14 @@ static void test_stub_driver(void **state)
     e = bkp_media_get(f->r, "mem");
     assert_int_equal(e->bytes, 0);
     bkp_media_free(e);
+    /* A file system without the attribute: said so at the next rotation. */
+    stub_sealed = BKP_SEALED_MODE;
+    assert_int_equal(ops_rotate_with(&stub_driver, &in, &o), 0);
+    ops_rotate_out_clear(&o);
+    e = bkp_media_get(f->r, "mem");
+    assert_int_equal(e->sealed, BKP_SEALED_MODE);
+    bkp_media_free(e);
+    stub_sealed = BKP_SEALED_IMMUTABLE;
 }
 
 /* A type without a row in the table, or a driver without its required
