@@ -120,15 +120,17 @@ static void mark_recent(const pol_retention *r, const order *o, size_t n, time_t
                         time_t timeline, bool any_rule, unsigned *keep)
 {
     int64_t lock = (int64_t)r->lock_days * 86400;
+    size_t rank = 0; /* among those that fill slots */
     for (size_t j = 0; j < n; j++) {
         unsigned *k = &keep[o[j].i];
         time_t t = o[j].g->time;
         if (!any_rule)
             *k |= POL_KEEP_NO_RULES;
-        if (j == 0)
+        if (!o[j].g->suspect && rank == 0)
             *k |= POL_KEEP_NEWEST;
-        if ((int)j < r->keep_last)
+        if (!o[j].g->suspect && (int)rank < r->keep_last)
             *k |= POL_KEEP_LAST;
+        rank += !o[j].g->suspect;
         /* Out of the lock only when old by the clock and by the timeline. */
         if (r->lock_days > 0 && ((int64_t)now - t < lock || (int64_t)timeline - t < lock))
             *k |= POL_KEEP_LOCKED;
@@ -147,6 +149,8 @@ static void mark_periods(const period_rule *rules, size_t nrules, const order *o
         /* Walking newest first, the first generation of each new period is
          * that period's newest. */
         for (size_t j = 0; j < n && left > 0; j++) {
+            if (o[j].g->suspect)
+                continue;
             long p = period(o[j].g->time, rules[k].rule);
             if (have && p == last)
                 continue;

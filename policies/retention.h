@@ -57,6 +57,10 @@ typedef struct pol_gen {
     time_t time; /* when it was captured (signed in its record) */
     uint32_t seq;
     bool vouched; /* an operator cleared it: its time is taken as it is */
+    /* Marked suspicious and not cleared: it may hold encrypted files, so it
+     * fills no slot of the rules (newest, last, a period's); the lock and
+     * the caller's holds keep it. */
+    bool suspect;
 } pol_gen;
 
 /* For each of the `n` generations of one data set (any order), `ok[i]`:

@@ -112,6 +112,9 @@ int rb_report_make(const rb_runbook *rb, const rb_env *env, const rb_result *res
                                        .detail_ja = sr->detail_ja,
                                        .shown = sr->shown};
     }
+    /* ... and every confirm step was confirmed: one left not rehearsed
+     * (nobody at the terminal to ask) leaves the drill unattended. */
+    r->attended &= rb_not_rehearsed(r) == 0;
     return 0;
 }
 

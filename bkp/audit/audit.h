@@ -143,6 +143,12 @@ typedef struct bkp_audit_problem {
 
 /* The word of `code` ("" for BKP_AUDIT_SOUND). */
 const char *bkp_audit_code_name(bkp_audit_code code);
+/* Is `code` a log changed, cut or gone (what someone who could write to the
+ * server may have done), not a fault (a torn end after a crash, a clock set
+ * back, a log that could not be read)? */
+bool bkp_audit_code_tampered(bkp_audit_code code);
+/* Is it a record changed where it stands (`at` names it)? */
+bool bkp_audit_code_edited(bkp_audit_code code);
 /* `p` as a sentence in the language of the moment (_()) into `buf`. */
 void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n);
 /* The figures of a record that say which key sheets opened a repository:
@@ -191,6 +197,13 @@ int bkp_audit_read(const char *path, bkp_buf *buf) __attribute__((warn_unused_re
 int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t pk[32],
                            const char *against, bkp_audit_check *out)
     __attribute__((warn_unused_result));
+
+/* Does the copy `copy` of the log at `path` hold record `at` (which fails
+ * in the log) as it was written: the copy signed and chained through it,
+ * the two alike line for line before it, and the log's record after it,
+ * when there is one, signed and chained to the copy's? 1 yes, 0 no,
+ * negative errno when either cannot be read. */
+int bkp_audit_copy_holds(const char *path, const char *copy, const uint8_t pk[32], uint64_t at);
 
 /* The time of the first record of the log at `path` when it is sound as
  * record 1 (its signature by `pk`, no line before it): when the log began,

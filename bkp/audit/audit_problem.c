@@ -169,6 +169,19 @@ static void render(const bkp_audit_problem *p, bool en, char *buf, size_t n)
             (size_t)p->at, p->when, p->before);
 }
 
+bool bkp_audit_code_edited(bkp_audit_code code)
+{
+    return code == BKP_AUDIT_NOT_JSON || code == BKP_AUDIT_NOT_RECORD ||
+           code == BKP_AUDIT_SEQUENCE_GAP || code == BKP_AUDIT_CHAIN_BROKEN ||
+           code == BKP_AUDIT_WRONG_SIGNATURE || code == BKP_AUDIT_ALTERED;
+}
+
+bool bkp_audit_code_tampered(bkp_audit_code code)
+{
+    return code != BKP_AUDIT_SOUND && code != BKP_AUDIT_UNREADABLE &&
+           code != BKP_AUDIT_TORN_END && code != BKP_AUDIT_TIME_BACKWARDS && code < BKP_AUDIT_CODES;
+}
+
 void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n)
 {
     render(p, false, buf, n);

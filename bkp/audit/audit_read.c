@@ -447,6 +447,40 @@ int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t p
     return rc;
 }
 
+int bkp_audit_copy_holds(const char *path, const char *copy, const uint8_t pk[32], uint64_t at)
+{
+    bkp_audit_check cc;
+    int rc = bkp_audit_verify(copy, pk, NULL, &cc);
+    if (rc < 0)
+        return rc;
+    if (!at || cc.absent || (cc.first_bad && cc.first_bad <= at) || cc.records < at)
+        return 0; /* the copy does not hold it sound either */
+    bkp_buf a, b;
+    char **la = NULL, **lb = NULL;
+    size_t na = 0, nb = 0;
+    bool torn;
+    bkp_buf_init(&a);
+    bkp_buf_init(&b);
+    rc = read_lines(path, NULL, &a, &la, &na, &torn);
+    if (!rc)
+        rc = read_lines(copy, NULL, &b, &lb, &nb, &torn);
+    int holds = !rc && na >= at - 1 && nb >= at;
+    /* The same history up to it ... */
+    for (size_t i = 0; holds && i + 1 < at; i++)
+        holds = !strcmp(la[i], lb[i]);
+    /* ... and the log's next record, sound by itself, chains to the copy's. */
+    if (holds && na > at) {
+        uint8_t h[32];
+        crypto_generichash(h, 32, (const uint8_t *)lb[at - 1], strlen(lb[at - 1]), NULL, 0);
+        holds = bkp_audit_check_line(la[at], at + 1, h, pk) == BKP_AUDIT_SOUND;
+    }
+    free(la);
+    free(lb);
+    bkp_buf_free(&a);
+    bkp_buf_free(&b);
+    return rc ? rc : holds;
+}
+
 /* Each record of the log to `fn`, unchecked. */
 static int each(const char *path, bkp_audit_fn fn, void *ctx)
 {

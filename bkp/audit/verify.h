@@ -29,7 +29,7 @@ typedef struct bkp_verify_result {
     uint64_t generations, packs_read, blobs_read, bytes_read;
     uint64_t problems;
     uint64_t tombstones, audit_records, pins; /* what bkp_verify_public checked besides */
-    uint64_t log_problems; /* of `problems`: the audit log's, or its against the records */
+    uint64_t log_problems; /* of `problems`: the audit log's own (not a record it says is gone) */
     char **messages;                          /* one line per problem, as printed */
     size_t nmessages;
     uint8_t (*bad_packs)[32]; /* packs missing, damaged, or not as the index says */

@@ -253,7 +253,6 @@ static const bkp_gen *find_gen(bkp_gen **v, size_t n, const char *ds, uint32_t s
 void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_problems)
 {
     char *path = bkp_audit_path(c->repo), name[128];
-    uint64_t before = c->res->problems;
     bkp_audit_check chk = {0};
     audit_facts f = {.chk = &chk};
     /* One reading of the log: its check, and the facts of its records
@@ -268,6 +267,7 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
             N_("the audit log %s cannot be read (%s), so deleted generations cannot be ruled "
                "out"),
             path ? path : "audit/log.jsonl", bkp_strerror_en(rc));
+        c->res->log_problems++;
         goto out;
     }
     c->res->audit_records = chk.records;
@@ -278,6 +278,7 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
         snprintf(kept, sizeof(kept), "the audit log %s: %s", path, chk.problem);
         snprintf(shown, sizeof(shown), _("the audit log %s: %s"), path, chk.problem_local);
         bkp_verify_add_said(c->res, shown, kept);
+        c->res->log_problems++;
     }
     settle_facts(&f, chk.first_bad ? chk.first_bad - 1 : chk.records);
     check_key_file(c, &f);
@@ -322,17 +323,18 @@ void bkp_verify_check_audit(verify_ctx *c, bkp_gen **v, size_t n, bool log_probl
                "put in its place"),
             bkp_gen_name(g, name, sizeof(name)), g->file);
     }
+    c->res->log_problems += unchecked > 0;
     if (unchecked)
         bkp_verify_problem(c,
                            N_("%zu tombstone(s) cannot be checked against the audit log: it is "
                               "not whole from record %llu, and the prunes that would back them "
                               "come after it"),
                            unchecked, (unsigned long long)chk.first_bad);
+    c->res->log_problems += f.err != 0;
     if (f.err)
         bkp_verify_problem(c, N_("the audit log %s could not be compared with the records: %s"),
                            path, bkp_strerror_en(f.err));
 out:
-    c->res->log_problems += c->res->problems - before;
     facts_clear(&f);
     free(path);
 }

@@ -136,9 +136,8 @@ static int copy_verify(cli *c, const char *path, const char *medium)
 /* A record of the log that fails from `first_bad` on was changed on this
  * server after it was written: where the record as written may still be
  * (the copy each rotation leaves on a disk), and whether `against` holds it. */
-static void say_copy(cli *c, const char *against, uint64_t first_bad)
+static void say_copy(cli *c, const char *against, const char *path, uint64_t first_bad)
 {
-    bkp_audit_check cc;
     unsigned long long at = (unsigned long long)first_bad;
     if (!against) {
         const char *m = NULL;
@@ -147,21 +146,23 @@ static void say_copy(cli *c, const char *against, uint64_t first_bad)
                 m = c->policy->media[i].name;
         bkp_warn(_("record %2$llu was changed after it was written, by someone who could write "
                    "to this server or by damage to its disk: until you know which, treat it as "
-                   "an intrusion (operator guide, section 9). Each off-line disk keeps a copy of "
+                   "an intrusion (operator guide, section 11). Each off-line disk keeps a copy of "
                    "the log as of its last rotation: `bkp audit verify --against %1$s` says "
                    "whether it holds the record as written"),
                  m ? m : _("MEDIUM"), at);
         return;
     }
-    if (bkp_audit_verify(against, bkp_repo_sign_pk(c->ro), NULL, &cc) == 0 && !cc.absent &&
-        (!cc.first_bad || cc.first_bad > first_bad) && cc.records >= first_bad)
-        bkp_warn(_("the copy %s holds record %llu as it was written (signed and chained, %llu "
-                   "record(s) sound): this server's log was changed after that copy was made; "
-                   "until you know how, treat it as an intrusion (operator guide, section 9)"),
-                 against, at, (unsigned long long)(cc.first_bad ? cc.first_bad - 1 : cc.records));
+    int holds = bkp_audit_copy_holds(path, against, bkp_repo_sign_pk(c->ro), first_bad);
+    if (holds > 0)
+        bkp_warn(_("the copy %s holds record %llu as it was written, with the same history "
+                   "before it, and this log's next record chains to it: this server's log was "
+                   "changed after that copy was made; until you know how, treat it as an "
+                   "intrusion (operator guide, section 11)"),
+                 against, at);
     else
-        bkp_warn(_("the copy %s does not hold record %llu sound either: try the copy of another "
-                   "disk (`bkp audit verify --against MEDIUM`)"),
+        bkp_warn(_("the copy %s does not hold record %llu as this log's history had it (not "
+                   "sound there, or another history before it): try the copy of another disk "
+                   "(`bkp audit verify --against MEDIUM`)"),
                  against, at);
 }
 
@@ -203,8 +204,8 @@ static int audit_verify(cli *c)
      * below follows from it. */
     if (rc && !c->json) {
         bkp_error(_("audit log %s: %s"), path, chk.problem_local);
-        if (chk.first_bad)
-            say_copy(c, against, chk.first_bad);
+        if (chk.first_bad && bkp_audit_code_edited(chk.why.code))
+            say_copy(c, against, path, chk.first_bad);
     }
     /* The log against the records: a generation it says was sealed and
      * that is gone (deleted, not pruned) is a hole in what it proves. */

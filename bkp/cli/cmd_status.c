@@ -313,7 +313,9 @@ int cmd_status(cli *c)
         return EXIT_FAILED;
     if (ex)
         return ex;
-    /* A log not intact may be the trace of an intrusion: a monitor that
-     * reads the exit code hears of it as of a data set out of compliance. */
-    return worst == POL_NON_COMPLIANT || log.rc ? EXIT_FAILED : EXIT_OK;
+    /* A log changed, cut or gone may be the trace of an intrusion: a
+     * monitor that reads the exit code hears of it as of a data set out of
+     * compliance (a torn end or a clock set back is said, not alarmed). */
+    bool tampered = log.rc > 0 && bkp_audit_code_tampered(log.check.why.code);
+    return worst == POL_NON_COMPLIANT || tampered ? EXIT_FAILED : EXIT_OK;
 }

@@ -14,6 +14,28 @@
 #include "bkp/store/prune_recover.h"
 #include "policies/retention.h"
 
+/* The newest cleared generation before `s` (where the suspicion begins)
+ * settles the marks, and the damaged records, before it (bkp_gen_suspicion):
+ * kept while one of them stays, or deleting it (and its clearance) would
+ * raise their suspicion again. */
+static void keep_settling(bkp_gen **v, size_t from, size_t s, unsigned *keep)
+{
+    size_t c = s;
+    while (c > from &&
+           !(bkp_gen_marked(v[c - 1]) && v[c - 1]->cleared && !v[c - 1]->status && !v[c - 1]->pruned))
+        c--;
+    if (c-- == from)
+        return; /* none cleared before it */
+    for (size_t i = from; i < c; i++) {
+        bool damaged = v[i]->status && !v[i]->pruned;
+        bool settled = !v[i]->status && !v[i]->pruned && bkp_gen_marked(v[i]) && !v[i]->cleared;
+        if ((damaged || settled) && keep[i]) {
+            keep[c] |= OPS_KEEP_SETTLES;
+            return;
+        }
+    }
+}
+
 /* Decide for the generations v[from, to) of one data set. */
 static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, time_t now,
                    int min_keep, unsigned *keep)
@@ -47,11 +69,13 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
         }
         if (v[i]->pruned)
             continue;
-        if (i >= s && bkp_gen_marked(v[i]) && !v[i]->cleared)
+        bool suspect = bkp_gen_marked(v[i]) && !v[i]->cleared;
+        if (i >= s && suspect)
             keep[i] |= OPS_KEEP_SUSPICIOUS; /* or the hold would vanish with it */
         /* A cleared mark is an operator's word that the generation is good,
-         * its capture time included. */
-        g[n] = (pol_gen){v[i]->finished, v[i]->seq, v[i]->cleared};
+         * its capture time included; one not cleared fills no slot of the
+         * rules (it may hold encrypted files), settled or not. */
+        g[n] = (pol_gen){v[i]->finished, v[i]->seq, v[i]->cleared, suspect};
         at[n++] = i;
     }
     pol_retention_select(&rules, g, n, now, k);
@@ -67,6 +91,7 @@ static void decide(const pol_policy *p, bkp_gen **v, size_t from, size_t to, tim
         if (first_suspicious != UINT32_MAX && v[at[j]]->seq < first_suspicious)
             keep[at[j]] |= OPS_KEEP_BEFORE_SUSPICIOUS;
     }
+    keep_settling(v, from, s, keep);
 out:
     free(g);
     free(at);
@@ -79,6 +104,9 @@ const char *ops_prune_why(unsigned k, bool people, char *buf, size_t n)
         return people ? _("damaged record: never deleted") : "damaged record: never deleted";
     if (k & OPS_KEEP_SUSPICIOUS)
         return people ? _("suspicious: kept until cleared") : "suspicious: kept until cleared";
+    if ((k & OPS_KEEP_SETTLES) && !(k & 0x3ff))
+        return people ? _("cleared: settles an earlier suspicious generation that is kept")
+                      : "cleared: settles an earlier suspicious generation that is kept";
     pol_keep_reasons(k & 0x3ff, people, buf, n);
     if (k & OPS_KEEP_BEFORE_SUSPICIOUS) {
         size_t l = strlen(buf);

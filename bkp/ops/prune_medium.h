@@ -30,7 +30,8 @@
 enum {
     OPS_KEEP_DAMAGED = 1 << 12,
     OPS_KEEP_BEFORE_SUSPICIOUS = 1 << 13,
-    OPS_KEEP_SUSPICIOUS = 1 << 14
+    OPS_KEEP_SUSPICIOUS = 1 << 14,
+    OPS_KEEP_SETTLES = 1 << 15 /* its clearance settles a mark before it that stays */
 };
 
 /* What retention (`p`, may be NULL: no rules, all kept) keeps of `v` (all

@@ -48,6 +48,8 @@ typedef struct scan {
      * what it held before is not in it. */
     struct held *held;
     bool restarted;
+    bool past_end; /* a record after the period came: the count stops there, in the log's order */
+    bool unsound;  /* the log is not whole: its records are not counted on */
 } scan;
 
 static bool offline_medium(const pol_policy *p, const char *name)
@@ -129,7 +131,10 @@ static void count_held(scan *s, const bkp_audit_entry *e)
         return;
     }
     bool one = !strcmp(e->op, "prune-generation");
-    if ((!one && strcmp(e->op, "prune")) || e->medium) /* a medium's: its copy, not the repository */
+    /* A medium's prune is of its copy, not the repository; a prune that
+     * failed lists what it meant to delete (its tombstones' records say
+     * what it did). */
+    if ((!one && (strcmp(e->op, "prune") || !e->ok)) || e->medium)
         return;
     json_t *gone = json_object_get(e->figures, "generations_deleted");
     for (size_t i = 0; i < (one ? 1 : json_array_size(gone)); i++) {
@@ -169,7 +174,10 @@ static int collect(const bkp_audit_entry *e, void *ctx)
         else if (!s->sched_since[k])
             s->sched_since[k] = began(e);
     }
-    if (t <= s->to)
+    /* In the log's order: a record dated inside the period that comes after
+     * one past it (a clock set back) does not change what was held then. */
+    s->past_end |= t > s->to;
+    if (!s->past_end)
         count_held(s, e);
     bool before = t < s->from;
     /* Rotations before the period tell how old the off-line copy was at its start. */
@@ -448,7 +456,7 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     free(t.made);
     d->offline_max_age = p->rule.offline_max_age;
     size_t k = (size_t)(ds - p->datasets);
-    d->held_at_end = s->restarted ? -1 : (int64_t)s->held[k].n;
+    d->held_at_end = s->restarted || s->unsound ? -1 : (int64_t)s->held[k].n;
     d->held_seq = s->held[k].record;
     const rst_dataset *st = status_of(status, ds->name);
     if (st)
@@ -577,6 +585,9 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
         return -ENOMEM;
     }
     bool bad = vrc != 0 || chk.bad; /* unreadable, or read and found wanting */
+    /* A log changed, cut or gone: the count would rest on records past a
+     * break (a clock set back is not that: the count goes by the log's order). */
+    s.unsound = vrc != 0 || (chk.bad && bkp_audit_code_tampered(chk.why.code));
     /* The period starts no earlier than the repository: before it there was
      * nothing to back up, and no gap to count (the log's first record is its
      * creation). Records before that start do not exist. */

@@ -21,7 +21,7 @@ static bool *time_in_order(bkp_gen **v, size_t from, size_t to)
     if (tg && ok && res && at) {
         for (size_t x = from; x < to; x++)
             if (!v[x]->pruned && !v[x]->status) {
-                tg[m] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared};
+                tg[m] = (pol_gen){v[x]->finished, v[x]->seq, v[x]->cleared, false};
                 at[m++] = x - from;
             }
         pol_time_order(tg, m, bkp_now(), ok);

@@ -64,14 +64,15 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
                          .error =
                              bad ? (res.nmessages ? res.messages[0] : bkp_strerror_en(rc)) : NULL};
     bool failed = in->io->audit(in->io->ctx, &rec) != 0 || bad;
-    *data |= rc < 0 || res.problems > res.log_problems;
-    if (bad && res.log_problems == res.problems)
+    bool log_only = rc >= 0 && res.problems && res.log_problems == res.problems;
+    *data |= bad && !log_only;
+    if (log_only)
         bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                 _("the rolling re-read found the audit log of %s changed or not matching its "
                   "records (above); the packs it read are sound: run `bkp audit verify`, which "
                   "says what to do"),
                 medium ? medium : _("the repository"));
-    else if (bad && res.log_problems)
+    else if (bad && rc >= 0 && res.log_problems)
         bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                 _("the rolling re-read of %s found %llu problem(s) (above), the audit log's "
                   "among them: run `bkp audit verify`, which says what to do of the log, and "

@@ -161,7 +161,7 @@ static bool immutable(const rb_evidence *ev, char *out, size_t n)
  * they can judge). */
 static bool media(const rb_evidence *ev, char *out, size_t n)
 {
-    bool ok = ev->ndatasets > 0, disks = true;
+    bool ok = ev->ndatasets > 0, disks = true, any = false;
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
         const rst_counts *cnt = &d->counted, *req = &d->required;
@@ -178,6 +178,7 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
             bkp_strappend(out, n, _(", %s (%s)"), d->copies[k].medium,
                           pol_medium_type_words(d->copies[k].type));
             disks &= d->copies[k].type == POL_DISK || d->copies[k].type == POL_REMOVABLE;
+            any = true;
         }
     }
     bkp_strappend(out, n, "%s",
@@ -185,7 +186,7 @@ static bool media(const rb_evidence *ev, char *out, size_t n)
                     "kind, a disk carried away as another)"));
     /* The checklist's example is disk and tape: said when every copy is on
      * a disk, so that the clinic is not surprised by the question. */
-    if (ok && disks)
+    if (ok && any && disks)
         bkp_strappend(out, n, "%s",
                       _(". Every copy is on a hard disk: the checklist's example of two kinds is "
                         "disk and tape; an archive medium (tape, RDX, optical disc) or a bucket "

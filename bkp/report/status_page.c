@@ -226,15 +226,21 @@ static const rst_dataset *suspect_of(const rst_status *st)
     return NULL;
 }
 
-/* Does a data set before `i` have the same first step as `i`? */
+/* Do data sets `a` and `b` need the same first step, for the same first
+ * reason (one line of what to do today says both)? */
+static bool same_step(const rst_status *st, size_t a, size_t b, bool ja)
+{
+    const rst_words *x = said(&st->datasets[a], ja), *y = said(&st->datasets[b], ja);
+    return x->nactions && y->nactions && !strcmp(x->actions[0], y->actions[0]) &&
+           (x->nreasons ? y->nreasons && !strcmp(x->reasons[0], y->reasons[0]) : !y->nreasons);
+}
+
+/* Does a data set before `i` have the same step as `i`? */
 static bool same_before(const rst_status *st, size_t i, bool ja)
 {
-    const rst_words *w = said(&st->datasets[i], ja);
-    for (size_t k = 0; k < i; k++) {
-        const rst_words *o = said(&st->datasets[k], ja);
-        if (o->nactions && !strcmp(o->actions[0], w->actions[0]))
+    for (size_t k = 0; k < i; k++)
+        if (same_step(st, k, i, ja))
             return true;
-    }
     return false;
 }
 
@@ -270,13 +276,18 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
             continue;
         /* The data sets one step sees to, in one line: one disk left
          * plugged in is one thing to do, whatever it holds. */
-        char names[1024];
-        snprintf(names, sizeof(names), "%s", d->name);
-        for (size_t k = i + 1; k < st->ndatasets; k++)
-            if (said(&st->datasets[k], ja)->nactions &&
-                !strcmp(said(&st->datasets[k], ja)->actions[0], words->actions[0]))
-                bkp_strappend(names, sizeof(names), "%s%s", C_("between names", ", "),
-                              st->datasets[k].name);
+        char names[1024] = "";
+        for (size_t k = i; k < st->ndatasets; k++) {
+            if (k != i && !same_step(st, i, k, ja))
+                continue;
+            const char *one = st->datasets[k].name; /* as its section heads it, with its words */
+            if (strlen(names) + strlen(one) + 16 >= sizeof(names)) {
+                bkp_strappend(names, sizeof(names), "%s", C_("more names", " …"));
+                break;
+            }
+            bkp_strappend(names, sizeof(names), "%s%s", k == i ? "" : C_("between names", ", "),
+                          one);
+        }
         open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
         if (words->nreasons)
             say(f, _("%s: ask the system officer to see to it — %s"), names, words->reasons[0]);

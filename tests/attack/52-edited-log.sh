@@ -12,7 +12,10 @@
 #  4. the nightly run's re-read tells it as the log's problem, with `bkp
 #     audit verify`, not as damaged data to repair from a medium;
 #  5. `audit check` of an evidence report made before: the file is the
-#     report as made, and the log is said not to be whole.
+#     report as made, and the log is said not to be whole;
+#  6. the log cut back and restarted, then a record after the restart
+#     edited: the disk's copy, of the history before, is not taken for the
+#     record as written.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 D=$WORK/data
@@ -92,5 +95,24 @@ output_lacks "--repair-from"
 expect_exit 0 "$BKP" audit check "$WORK/evidence.md"
 output_has "unchanged — the evidence report for"
 output_has "is not whole from record $n"
+
+# ---- 6. another history on the disk ----
+sed -i "${n}s/\"files\":2,/\"files\":1,/" "$LOG"
+ok "$BKP" audit verify
+head -n 5 "$LOG" >"$WORK/cut" && cat "$WORK/cut" >"$LOG"
+sleep 1.1 # the restart a second after the prunes it loses: their tombstones are older
+ok "$BKP" audit restart "the log was cut back for the test"
+for i in 5 6; do
+    echo "version $i" >"$D/f"
+    ok "$BKP" backup ds
+done
+m=$(grep -n '"op":"backup"' "$LOG" | tail -1 | cut -d: -f1)
+[ "$m" -gt 6 ] || fail "no backup after the restart"
+sed -i "${m}s/\"files\":1,/\"files\":2,/" "$LOG"
+expect_exit 1 "$BKP" audit verify --against usb
+output_has "does not hold record $m as this log's history had it"
+output_lacks "holds record $m as it was written"
+sed -i "${m}s/\"files\":2,/\"files\":1,/" "$LOG"
+ok "$BKP" audit verify
 
 finish

@@ -340,7 +340,8 @@ grep -q 'not rehearsed' <<<"$OUT" && flunk "an attested drill says steps were no
 output_has "— 山田]" "each confirm should be asked of the person named, by name"
 # Nobody at a terminal (a script, cron): the people named cannot be asked,
 # and the drill is not claimed as theirs.
-check_exit 2 "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2x" </dev/null || true
+# (setsid: no controlling terminal, even when the test is run from one)
+check_exit 2 setsid -w "$BKP" drill emr-db --attest "山田" --policy "$POL" --report "$WORK/r2x" </dev/null || true
 output_has "each step is asked of them on the terminal"
 ls "$WORK"/r2x/drill-* >/dev/null 2>&1 && flunk "a drill refused for want of a terminal left a report"
 # A step the person does not confirm stops the drill.

@@ -162,6 +162,30 @@ static void test_report_files(void **state)
     rb_report_clear(&report);
 }
 
+/* A drill attended by the people named is attended only when every
+ * confirm step was confirmed: one no terminal asked is not. */
+static void test_attended_by_what_happened(void **state)
+{
+    fixture *f = *state;
+    rb_report report;
+    rb_attest sato = {.all = "佐藤"};
+    f->env = (rb_env){.drill = true, .interactive = true, .attest = &sato};
+    size_t left = 0;
+    for (size_t i = 0; i < f->rb->nsteps; i++)
+        if (f->res.steps[i].status == RB_NOT_REHEARSED && !left++)
+            f->res.steps[i].status = RB_DONE; /* the first confirmed, the rest not */
+    assert_true(left > 1);
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "root", &report), 0);
+    assert_false(report.attended);
+    rb_report_clear(&report);
+    for (size_t i = 0; i < f->rb->nsteps; i++)
+        if (f->res.steps[i].status == RB_NOT_REHEARSED)
+            f->res.steps[i].status = RB_DONE;
+    assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "root", &report), 0);
+    assert_true(report.attended);
+    rb_report_clear(&report);
+}
+
 static void test_record_done(void **state)
 {
     fixture *f = *state;
@@ -194,6 +218,9 @@ static void test_record_done(void **state)
     rb_report_clear(&report);
     rb_attest sato = {.all = "佐藤"};
     f->env = (rb_env){.drill = false, .attest = &sato};
+    for (size_t i = 0; i < f->rb->nsteps; i++) /* each confirm attested: done */
+        if (f->res.steps[i].status == RB_NOT_REHEARSED)
+            f->res.steps[i].status = RB_DONE;
     bkp_sheets_used sheets = {
         .kind = BKP_SHEET_SHARE, .threshold = 2, .of = 3, .nshares = 2, .shares = {1, 3}};
     assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "root", &report), 0);
@@ -350,6 +377,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_report_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_done, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attended_by_what_happened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
         cmocka_unit_test(test_attest),

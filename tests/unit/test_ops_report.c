@@ -254,7 +254,16 @@ static void test_missed_nights(void **state)
     assert_true(prune_seq > 1);
     bkp_audit_entry_release(&last);
     free(log);
+    /* A prune that failed lists what it meant to delete: nothing deleted. */
+    setenv("BKP_NOW", "2026-03-07T08:00:00Z", 1);
+    gone = json_pack("{s:[s]}", "generations_deleted", "emr-db:2");
+    prune = (bkp_audit_rec){.op = "prune", .failed = true, .figures = gone};
+    assert_int_equal(bkp_audit_append(f.r, &prune), 0);
+    json_decref(gone);
     record_at(&f, "2026-03-09T02:05:00Z", "emr-db", d2, "emr-db:5", false, 1000);
+    /* The clock set back: a backup dated in the period, written after one
+     * past it, is not counted for it (the log's order). */
+    record_at(&f, "2026-03-05T02:05:00Z", "emr-db", d2, "emr-db:6", false, 1000);
     setenv("BKP_NOW", "2026-03-10T00:00:00Z", 1);
     ev = report(&f, bkp_iso_parse("2026-03-01T00:00:00Z"), bkp_iso_parse("2026-03-07T06:30:00Z"),
                 NULL);

@@ -28,6 +28,7 @@ static void make(pol_gen *g, int n)
         g[i].time = base - (time_t)i * DAY - 10 * 3600;
         g[i].seq = (uint32_t)(n - i);
         g[i].vouched = false;
+        g[i].suspect = false;
     }
 }
 
@@ -101,12 +102,34 @@ static void test_reasons(void **state)
     assert_string_equal(pol_keep_reasons(keep[5], false, buf, sizeof(buf)), "not kept");
 }
 
+/* A generation marked and not cleared fills no slot: the newest, the last
+ * and each period's go to the clean ones; only the lock keeps it. */
+static void test_suspect_fills_no_slot(void **state)
+{
+    (void)state;
+    pol_gen g[10];
+    unsigned keep[10];
+    make(g, 10);
+    g[0].suspect = g[3].suspect = true; /* today's and three days ago */
+    pol_retention r = {.keep_last = 2, .keep_daily = 3, .keep_monthly = 1};
+    pol_retention_select(&r, g, 10, base, keep);
+    assert_int_equal(keep[0], 0);
+    assert_int_equal(keep[3], 0);
+    assert_true(keep[1] & POL_KEEP_NEWEST);
+    assert_true((keep[1] & POL_KEEP_LAST) && (keep[2] & POL_KEEP_LAST));
+    assert_true((keep[4] & POL_KEEP_DAILY) && !(keep[5] & POL_KEEP_DAILY));
+    assert_true(keep[1] & POL_KEEP_MONTHLY);
+    r.lock_days = 1;
+    pol_retention_select(&r, g, 10, base, keep);
+    assert_int_equal(keep[0], POL_KEEP_LOCKED);
+}
+
 /* Input order does not matter; several generations in one day: the newest of the day wins. */
 static void test_order_and_same_day(void **state)
 {
     (void)state;
-    pol_gen g[4] = {{base - 3 * 3600, 3, false}, {base - 30 * 3600, 1, false},
-                    {base - 1 * 3600, 4, false}, {base - 5 * 3600, 2, false}};
+    pol_gen g[4] = {{base - 3 * 3600, 3, false, false}, {base - 30 * 3600, 1, false, false},
+                    {base - 1 * 3600, 4, false, false}, {base - 5 * 3600, 2, false, false}};
     unsigned keep[4];
     pol_retention r = {.keep_daily = 2};
     pol_retention_select(&r, g, 4, base, keep);
@@ -155,7 +178,7 @@ static void test_restic_22057(void **state)
     /* A genuine generation after the junk is in order again: the far-future
      * one did not become the reference. */
     bool ok[17];
-    g[16] = (pol_gen){base + 60, 17, false};
+    g[16] = (pol_gen){base + 60, 17, false, false};
     pol_time_order(g, 17, base + 120, ok);
     assert_true(ok[16]);
     assert_false(ok[10]);
@@ -173,11 +196,11 @@ static void test_time_order(void **state)
     (void)state;
     bool ok[5];
     /* Equal times (two runs in one second) and a small step back are in order. */
-    pol_gen g[5] = {{base, 1, false},
-                    {base, 2, false},
-                    {base - POL_TIME_SKEW, 3, false},
-                    {base - POL_TIME_SKEW - 1, 4, false},
-                    {base + POL_TIME_SKEW + 1, 5, false}};
+    pol_gen g[5] = {{base, 1, false, false},
+                    {base, 2, false, false},
+                    {base - POL_TIME_SKEW, 3, false, false},
+                    {base - POL_TIME_SKEW - 1, 4, false, false},
+                    {base + POL_TIME_SKEW + 1, 5, false, false}};
     pol_time_order(g, 5, base, ok);
     assert_true(ok[0] && ok[1] && ok[2]);
     assert_false(ok[3]); /* went back more than the skew */
@@ -199,7 +222,7 @@ static void test_clock_forward(void **state)
     /* Time that passed for real (generations sealed since): the lock ends. */
     pol_gen h[11];
     make(h, 10);
-    h[10] = (pol_gen){base + 60 * DAY, 11, false};
+    h[10] = (pol_gen){base + 60 * DAY, 11, false, false};
     pol_retention_select(&r, h, 11, base + 60 * DAY, keep);
     for (int i = 0; i < 10; i++)
         assert_false(keep[i] & POL_KEEP_LOCKED);
@@ -246,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_order_and_same_day),
         cmocka_unit_test(test_restic_22057),
+        cmocka_unit_test(test_suspect_fills_no_slot),
         cmocka_unit_test(test_time_order),
         cmocka_unit_test(test_clock_forward),
         cmocka_unit_test(test_object_lock_span),

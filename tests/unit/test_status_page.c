@@ -293,6 +293,12 @@ static void test_one_step_one_line(void **state)
     t = render(j, true);
     assert_non_null(strstr(t, "emr-db、scans: システム担当者に対応を依頼してください"));
     free(t);
+    /* The same step for another reason: each its own line, its reason kept. */
+    json_object_set_new(emr, "reasons", json_pack("[s]", "no off-line copy of emr-db exists"));
+    t = render(j, false);
+    assert_non_null(strstr(t, ">emr-db: ask the system officer to see to it — no off-line copy"));
+    assert_non_null(strstr(t, ">scans: ask the system officer"));
+    free(t);
     json_decref(j);
 }
 
