@@ -138,6 +138,11 @@ ok "$BKP" rotate usb --unmount --json
 jq . <<<"$OUT" >/dev/null || flunk "rotate --json --unmount should print JSON alone on stdout: $OUT"
 output_has "unmounted $WORK/usb; disconnect it and take it away: it is kept on-site, off-line"
 mountpoint -q "$WORK/usb" && flunk "rotate --unmount left the disk mounted"
+# How the rotation left the disk's files, for the inspector's report: ext4
+# takes the immutable attribute.
+ok "$BKP" media list --json
+[ "$(jq -r '.. | objects | select(.name? == "usb" or .label?.name? == "usb") | .sealed // empty' <<<"$OUT" | head -1)" = immutable ] ||
+    flunk "the registry should say usb's files were made immutable: $OUT"
 
 # 4. Away: nothing said, the alert cleared once.
 "$BKP" status >"$WORK/s4" 2>&1 || true
