@@ -224,15 +224,21 @@ datasets:
     paths: [$S]
     retention: { keep_last: 1 }
 YAML
-ok "$BKP" init --policy "$WORK/ps.yaml"
-sleep 2.5
-ok "$BKP" backup --policy "$WORK/ps.yaml" s
-echo "one more" >>"$S/f1.txt"
-sleep 2.5
-ok "$BKP" backup --policy "$WORK/ps.yaml" s
-for i in $(seq 1 40); do head -c 4096 /dev/urandom >"$S/f$i.txt"; done
-check_exit 1 "$BKP" backup --policy "$WORK/ps.yaml" s || true
-output_has "SUSPICIOUS" "the mass rewrite should be marked"
+# marked_third POLICY NAME DIR: a repository of POLICY, data set NAME of DIR
+# backed up twice, then every file rewritten at random: the third is marked.
+marked_third() {
+    ok "$BKP" init --policy "$1"
+    sleep 2.5
+    ok "$BKP" backup --policy "$1" "$2"
+    echo "one more" >>"$3/f1.txt"
+    sleep 2.5
+    ok "$BKP" backup --policy "$1" "$2"
+    for i in $(seq 1 40); do head -c 4096 /dev/urandom >"$3/f$i.txt"; done
+    sleep 2.5
+    check_exit 1 "$BKP" backup --policy "$1" "$2" || true
+    output_has "SUSPICIOUS" "the mass rewrite should be marked"
+}
+marked_third "$WORK/ps.yaml" s "$S"
 ok "$BKP" prune --policy "$WORK/ps.yaml"
 ok "$BKP" generations --policy "$WORK/ps.yaml" s
 [ "$(printf '%s\n' "$OUT" | grep -c '^s:')" = 3 ] || flunk "the generations before a suspicious one were pruned: $OUT"
@@ -248,16 +254,7 @@ E=$WORK/enc
 mkdir -p "$E"
 for i in $(seq 1 40); do echo "record $i" >"$E/f$i.txt"; done
 sed "s|repo2|repo6|; s|name: s|name: e|; s|\[$S\]|[$E]|" "$WORK/ps.yaml" >"$WORK/pe.yaml"
-ok "$BKP" init --policy "$WORK/pe.yaml"
-sleep 2.5
-ok "$BKP" backup --policy "$WORK/pe.yaml" e
-echo "one more" >>"$E/f1.txt"
-sleep 2.5
-ok "$BKP" backup --policy "$WORK/pe.yaml" e
-for i in $(seq 1 40); do head -c 4096 /dev/urandom >"$E/f$i.txt"; done
-sleep 2.5
-check_exit 1 "$BKP" backup --policy "$WORK/pe.yaml" e
-output_has "SUSPICIOUS" "the mass rewrite should be marked"
+marked_third "$WORK/pe.yaml" e "$E"
 ok "$BKP" restore --policy "$WORK/pe.yaml" e:2 "$WORK/re"
 cp "$WORK/re$E"/* "$E"/
 sleep 2.5
