@@ -39,7 +39,7 @@ static void del(pol_notify_state *s, pol_notify_entry *e)
 /* Set `key` to `state` since `since`, told at `told`; `fresh`: the caller
  * knows `key` is not there yet (a parse, whose keys are unique). */
 static int put(pol_notify_state *s, const char *key, const char *state, time_t since, time_t told,
-               bool fresh)
+               bool waiting, bool fresh)
 {
     char *st = strdup(state);
     pol_notify_entry *e = fresh ? NULL : find(s, key);
@@ -58,6 +58,7 @@ static int put(pol_notify_state *s, const char *key, const char *state, time_t s
     e->state = st;
     e->since = since;
     e->told = told;
+    e->waiting = waiting;
     return 0;
 }
 
@@ -66,7 +67,7 @@ int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, c
     const pol_notify_entry *was = find(before, key);
     pol_notify_entry *now = find(s, key);
     if (was)
-        return put(s, key, was->state, was->since, was->told, false);
+        return put(s, key, was->state, was->since, was->told, was->waiting, false);
     if (now)
         del(s, now);
     return 0;
@@ -95,7 +96,8 @@ int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out
         if (!rc && json_is_string(st) && json_is_integer(since) && json_is_integer(told) &&
             json_integer_value(since) >= 0 && json_integer_value(told) >= 0)
             rc = put(out, key, json_string_value(st), (time_t)json_integer_value(since),
-                     (time_t)json_integer_value(told), true);
+                     (time_t)json_integer_value(told), json_is_true(json_object_get(v, "waiting")),
+                     true);
     }
     json_decref(j);
     if (rc)
@@ -109,9 +111,10 @@ char *pol_notify_state_text(const pol_notify_state *s)
     int bad = !j;
     for (size_t i = 0; !bad && i < s->n; i++)
         bad = json_object_set_new(j, s->v[i].key,
-                                  json_pack("{s:s, s:I, s:I}", "state", s->v[i].state, "since",
-                                            (json_int_t)s->v[i].since, "told",
-                                            (json_int_t)s->v[i].told));
+                                  json_pack("{s:s, s:I, s:I, s:o*}", "state", s->v[i].state,
+                                            "since", (json_int_t)s->v[i].since, "told",
+                                            (json_int_t)s->v[i].told, "waiting",
+                                            s->v[i].waiting ? json_true() : NULL));
     char *text = bad ? NULL : json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(j);
     return text;
@@ -149,16 +152,20 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             del(state, was);
         } else if (c->state && c->waiting && !was) {
             tell = false; /* nobody was told of it: nothing to tell */
-        } else if (c->state && (!was || strcmp(was->state, c->state))) {
+        } else if (c->state &&
+                   (!was || strcmp(was->state, c->state) || (was->waiting && !c->waiting))) {
+            /* A new state, or the same one that now has something to do. */
             e.kind = was ? POL_EVENT_CHANGED : POL_EVENT_RAISED;
             tell = !(was && !(e.previous = strdup(was->state))) &&
-                   !put(state, c->key, c->state, now, now, false);
+                   !put(state, c->key, c->state, now, now, c->waiting, false);
         } else if (c->state && !c->waiting && remind > 0 && was->told <= now - remind) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
             was->told = now;
         } else {
             tell = false;
+            if (c->state && was)
+                was->waiting = c->waiting; /* nothing left to do: a cause again is a change */
         }
         if (!tell)
             free(e.previous);

@@ -47,6 +47,8 @@ typedef struct pol_notify_entry {
     char *key, *state;
     time_t since; /* when it began */
     time_t told;  /* when it was last told */
+    bool waiting; /* told as a verdict with nothing to do ("waiting"): a cause
+                     that comes later is a change, told at once */
 } pol_notify_entry;
 
 typedef struct pol_notify_state {

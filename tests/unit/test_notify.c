@@ -93,8 +93,21 @@ static void test_waiting(void **unused)
     assert_int_equal(decide(&state, &wait, T0 + 5 * DAY, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 1), "changed");
     assert_int_equal(decide(&state, &wait, T0 + 7 * DAY, DAY, &ev, NULL), 0); /* no reminder */
+    /* The same verdict gains a cause (a disk overdue): a change, told at
+     * once, not a reminder a day later; kept through the state's file. */
+    char *text = pol_notify_state_text(&state);
+    pol_notify_state back;
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &back), 0);
+    assert_true(pol_notify_state_get(&back, "verdict:emr")->waiting);
+    pol_notify_state_free(&back);
+    free(text);
+    pol_condition due = {"verdict:emr", "AT RISK", "emr is AT RISK: usb-b overdue", 1, NULL, false};
+    assert_int_equal(decide(&state, &due, T0 + 7 * DAY + 3600, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 2), "changed");
+    assert_int_equal(decide(&state, &due, T0 + 7 * DAY + 7200, DAY, &ev, NULL), 0);
+    assert_false(pol_notify_state_get(&state, "verdict:emr")->waiting);
     assert_int_equal(decide(&state, &ok, T0 + 8 * DAY, DAY, &ev, NULL), 1);
-    assert_string_equal(kind(&ev, 2), "cleared");
+    assert_string_equal(kind(&ev, 3), "cleared");
     pol_events_free(ev.v, ev.n);
     pol_notify_state_free(&state);
 }
