@@ -244,10 +244,13 @@ static bool same_before(const rst_status *st, size_t i, bool ja)
     return false;
 }
 
-/* Was the audit log checked and found wanting (changed, cut or gone)? */
+/* Was the audit log checked and found changed, cut or gone (a document
+ * of a bkp before the codes: found wanting)? A torn end or a clock set
+ * back is a fault, shown in its section, not an alarm. */
 static bool log_broken(const rst_audit *a)
 {
-    return a->checked && !a->ok;
+    return a->checked && !a->ok &&
+           (a->absent || a->why.code == BKP_AUDIT_SOUND || bkp_audit_code_tampered(a->why.code));
 }
 
 /* What to do today, in words the clinic's manager acts on: each data set

@@ -264,6 +264,16 @@ static void test_audit(void **state)
     t = render(j, true);
     assert_non_null(strstr(t, "記録 118"));
     assert_null(strstr(t, "is not signed"));
+    assert_non_null(strstr(t, "data-audit=\"damaged\""));
+    free(t);
+    /* A clock set back is said in the log's section, but is no alarm. */
+    json_object_set_new(a, "code", json_string("time_backwards"));
+    json_object_set_new(a, "detail",
+                        json_pack("{s:i, s:s, s:s}", "record", 3, "time", "2026-11-02T05:00:00Z",
+                                  "earlier", "2026-11-28T17:42:22Z"));
+    t = render(j, false);
+    assert_non_null(strstr(t, "data-state=\"damaged\""));
+    assert_null(strstr(t, "data-audit"));
     free(t);
     json_object_del(j, "audit");
     t = render(j, false);
