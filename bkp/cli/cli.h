@@ -471,6 +471,10 @@ int cli_metrics_write(cli *c, const char *file, const struct ops_run_result *run
 struct rb_runbook;
 bool cli_lang_ja(cli *c);            /* --lang, else the policy's language, else the locale */
 int cli_format(cli *c, int *format); /* --format md|html into an rb_format */
+/* A page for paper, `text`: to standard output, or with -o FILE written
+ * whole, readable by whoever prints it whatever the umask, and said (`what`
+ * names it: "label sheet"). EXIT_OK, or EXIT_FAILED said. */
+int cli_put_page(cli *c, const char *text, const char *what);
 /* ops_runbook_load (bkp/ops/runbook_load.h) with the policy named, as an exit code. */
 int cli_runbook_load(cli *c, const char *name, struct rb_runbook **out);
 /* Run runbook `name` for real (restore --runbook) or as a drill; an

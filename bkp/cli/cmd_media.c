@@ -363,17 +363,8 @@ static int sheet(cli *c)
                   c->args[1]);
         ex = EXIT_FAILED;
     }
-    /* -o FILE: a page to print, readable by whoever prints it. */
-    int rc = text && c->output && strcmp(c->output, "-")
-                 ? bkp_durable_write_path(c->output, text, strlen(text), BKP_DURABLE_PUBLIC)
-                 : 0;
-    if (rc) {
-        bkp_error(_("the label sheet %s could not be written: %s"), c->output, bkp_strerror(rc));
-        ex = EXIT_FAILED;
-    } else if (text && c->output && strcmp(c->output, "-"))
-        printf(_("label sheet: %s\n"), c->output);
-    else if (text)
-        fputs(text, stdout);
+    if (text)
+        ex = cli_put_page(c, text, _("label sheet"));
     free(text);
     cli_medium_clear(&m);
     return ex;

@@ -1,5 +1,5 @@
 /*
- * bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]
+ * bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en] [-o FILE]
  *
  * The recovery procedures the policy names, and the printable procedure
  * (手順書) for paper: who does what, how, with boxes to tick, where usable
@@ -91,11 +91,15 @@ int cmd_runbook(cli *c)
     rb_runbook *rb = NULL;
     int f;
     int ex;
+    if (c->output && strcmp(verb, "print")) {
+        bkp_error(_("-o is for `bkp runbook print NAME -o FILE` (the procedure to a file)"));
+        return EXIT_USAGE;
+    }
     if (!strcmp(verb, "list") && c->nargs == 1)
         return list(c);
     if ((strcmp(verb, "show") && strcmp(verb, "print")) || c->nargs != 2) {
-        bkp_error(_(
-            "usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang ja|en]"));
+        bkp_error(_("usage: bkp runbook list | show NAME | print NAME [--format md|html] [--lang "
+                    "ja|en] [-o FILE]"));
         return EXIT_USAGE;
     }
     if ((ex = cli_format(c, &f)) || (ex = cli_runbook_load(c, c->args[1], &rb)))
@@ -136,10 +140,8 @@ int cmd_runbook(cli *c)
                          : rb_print(rb, &copies, &folders, c->ro ? bkp_repo_path(c->ro) : repo,
                                     c->ro ? fp : NULL, (rb_format)f, cli_lang_ja(c), bkp_now());
         rb_folders_clear(&folders);
-        if (text)
-            fputs(text, stdout);
+        ex = text ? cli_put_page(c, text, _("recovery procedure")) : EXIT_FAILED;
         free(text);
-        ex = text ? EXIT_OK : EXIT_FAILED;
     }
     rb_copies_free(&copies);
     rb_free(rb);

@@ -491,6 +491,19 @@ int cli_format(cli *c, int *f)
     return EXIT_USAGE;
 }
 
+int cli_put_page(cli *c, const char *text, const char *what)
+{
+    if (!c->output || !strcmp(c->output, "-"))
+        return fputs(text, stdout) < 0 ? EXIT_FAILED : EXIT_OK;
+    int rc = bkp_durable_write_path(c->output, text, strlen(text), BKP_DURABLE_PUBLIC);
+    if (rc) {
+        bkp_error(_("the %s %s could not be written: %s"), what, c->output, bkp_strerror(rc));
+        return EXIT_FAILED;
+    }
+    printf(_("%s: %s\n"), what, c->output);
+    return EXIT_OK;
+}
+
 int cli_runbook_load(cli *c, const char *name, rb_runbook **out)
 {
     int rc = ops_runbook_load(c->policy, name, out); /* loaded by the dispatcher when named */

@@ -344,11 +344,11 @@ static const command commands[] = {
             "rotate usb-a --dry-run\tshow what would be copied and pruned, writing nothing")},
     {.name = "runbook",
      .run = cmd_runbook,
-     .options = "repo json format lang",
+     .options = "repo json format lang output",
      .min_args = 1,
      .max_args = 2,
-     .usage =
-         "runbook list | runbook show NAME | runbook print NAME [--format md|html] [--lang ja|en]",
+     .usage = "runbook list | runbook show NAME | runbook print NAME [--format md|html] "
+              "[--lang ja|en] [-o FILE]",
      .summary = N_("the recovery procedures; print one for paper (手順書)"),
      .example = N_("bkp runbook print emr --format html --lang ja > emr.html\tthe recovery "
                    "procedure on paper, in Japanese")},

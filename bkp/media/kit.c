@@ -303,6 +303,8 @@ static char *readme(void)
             "(日本語のロケールがない機械でも)。\n"
             "   記録はディスクではなく復元先の隣の bkp-journal-*.jsonl に残る。その日の書類と\n"
             "   一緒に保管する。\n"
+            "   時刻はこの機械の時間帯で表示される。紙の手順書 (日本時間) と合わせるには\n"
+            "   TZ=Asia/Tokyo を付ける (例: TZ=Asia/Tokyo ./bkp generations ...)。\n"
             "5. 手順書に沿って業務システムを戻す。ディスクではこのフォルダの隣の\n"
             "   procedure-*.md（そのディスクにある世代の一覧つき）、テープではこの中。\n"
             "   形式は FORMAT.md。\n\n"
@@ -324,6 +326,8 @@ static char *readme(void)
             "   safe instead, add --key-from sheet.md. The record goes to\n"
             "   bkp-journal-*.jsonl beside the target, never onto the disk: keep it with\n"
             "   the papers of the day.\n"
+            "   Times are shown in this machine's time zone; to read them as the printed\n"
+            "   procedure does, give it the server's (e.g. TZ=Asia/Tokyo ./bkp ...).\n"
             "5. Follow the procedures: procedure-*.md beside this folder on a disk (with\n"
             "   the generations that disk holds), inside it on a tape. The formats:\n"
             "   FORMAT.md.\n") < 0)

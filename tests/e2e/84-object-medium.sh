@@ -253,6 +253,12 @@ PY
 # and the command to type, and they restore the data.
 ok "$BKP" runbook print emr --lang en
 printf '%s\n' "$OUT" >"$WORK/paper-procedure.md"
+# -o writes the same page, readable by whoever prints it whatever the umask.
+(umask 077 && "$BKP" runbook print emr --lang en -o "$WORK/paper-o.md" >"$WORK/print.out" 2>&1) ||
+    flunk "runbook print -o failed: $(cat "$WORK/print.out")"
+[ "$(stat -c %a "$WORK/paper-o.md")" = 644 ] || flunk "the procedure written with -o should be readable by all"
+grep -q "From a bucket" "$WORK/paper-o.md" || flunk "the procedure written with -o lacks the bucket's part"
+grep -q "recovery procedure: $WORK/paper-o.md" "$WORK/print.out" || flunk "runbook print -o should say where: $(cat "$WORK/print.out")"
 mkdir -p "$WORK/new-machine"
 python3 - "$WORK/paper-procedure.md" "$WORK/new-machine" "$WORK/out-paper" <<'PY' || flunk "the printed procedure gives no policy or command for the bucket: $(cat "$WORK/paper-procedure.md")"
 import shlex, sys
