@@ -109,9 +109,14 @@ static const char *unit_word(const char *unit)
 void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uint64_t total,
                        const char *unit, uint64_t bytes, double secs)
 {
-    char size[32], rate[32], whole[32], left[48] = "";
+    char size[32], speed[32], rate[64] = "", whole[32], left[48] = "";
     size_text(size, sizeof(size), (double)bytes);
-    size_text(rate, sizeof(rate), secs > 0.05 ? (double)bytes / secs : 0);
+    /* No rate before there is time to measure one: "0 B/s" would read as
+     * stalled on a line that a quick step leaves drawn. */
+    if (secs > 0.05) {
+        size_text(speed, sizeof(speed), (double)bytes / secs);
+        snprintf(rate, sizeof(rate), _(" at %s/s"), speed);
+    }
     size_text(whole, sizeof(whole), (double)total);
     if (total && done && done <= total && secs >= 0.5) {
         long rest = (long)(secs * (double)(total - done) / (double)done + 0.5);
@@ -123,13 +128,13 @@ void bkp_progress_text(char *out, size_t n, const char *what, uint64_t done, uin
     }
     double pct = total ? 100.0 * (double)(done > total ? total : done) / (double)total : 0;
     if (total && !unit) /* `done` and `total` are bytes */
-        snprintf(out, n, _("%s: %.0f %% (%s of %s) at %s/s%s"), what, pct, size, whole, rate, left);
+        snprintf(out, n, _("%s: %.0f %% (%s of %s)%s%s"), what, pct, size, whole, rate, left);
     else if (total)
-        snprintf(out, n, _("%s: %.0f %% (%llu of %llu %s), %s at %s/s%s"), what, pct,
+        snprintf(out, n, _("%s: %.0f %% (%llu of %llu %s), %s%s%s"), what, pct,
                  (unsigned long long)done, (unsigned long long)total, unit_word(unit), size, rate,
                  left);
     else
-        snprintf(out, n, _("%s: %llu %s, %s at %s/s"), what, (unsigned long long)done,
+        snprintf(out, n, _("%s: %llu %s, %s%s"), what, (unsigned long long)done,
                  unit ? unit_word(unit) : "", size, rate);
 }
 

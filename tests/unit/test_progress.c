@@ -35,6 +35,10 @@ static void test_bytes(void **unused)
     char s[256];
     bkp_progress_text(s, sizeof(s), "restoring", 1200000000, 2700000000, NULL, 1200000000, 12.0);
     assert_string_equal(s, "restoring: 44 % (1.1 GiB of 2.5 GiB) at 95.4 MiB/s, 0:15 left");
+    /* Too early to measure a rate: none, never "0 B/s" (a quick step leaves
+     * its first line drawn). */
+    bkp_progress_text(s, sizeof(s), "restoring", 200, 2700000000, NULL, 200, 0.01);
+    assert_string_equal(s, "restoring: 0 % (200 B of 2.5 GiB)");
 }
 
 static void test_no_total(void **unused)
