@@ -52,8 +52,26 @@ static void not_found_hint(const pol_policy *p, const char *name, char *hint, si
         snprintf(hint, n, _("the policy names these runbooks: %s"), list);
 }
 
+/* The runbook `name` as the policy names it: a data set's `runbook:` given
+ * as a path is known by its file's stem too ("clinic" for
+ * /etc/bkp/runbooks/clinic.yaml), as the drills and the records call it. */
+static const char *as_named(const pol_policy *p, const char *name)
+{
+    char stem[256];
+    for (size_t i = 0; p && !strchr(name, '/') && i < p->ndatasets; i++) {
+        const char *r = p->datasets[i].runbook;
+        if (!r || !strchr(r, '/'))
+            continue;
+        rb_runbook_stem(r, stem, sizeof(stem));
+        if (!strcmp(stem, name))
+            return r;
+    }
+    return name;
+}
+
 int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out)
 {
+    name = as_named(p, name);
     char hint[768];
     not_found_hint(p, name, hint, sizeof(hint));
     char *file = rb_find(name, p ? p->file : NULL, hint[0] ? hint : NULL);

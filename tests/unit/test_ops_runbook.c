@@ -81,6 +81,25 @@ static void test_load(void **state)
     assert_true(rb->ndatasets >= 1);
     assert_true(rb->nsteps >= 1);
     rb_free(rb);
+    /* The policy names it by a path where no search looks: its stem, as
+     * drills and records call it, finds it too. */
+    char dir[200], text[512], cmd[600];
+    snprintf(dir, sizeof(dir), "%s/elsewhere", f->top);
+    (void)mkdir(dir, 0700);
+    snprintf(cmd, sizeof(cmd), "cp %s %s/clinic.yaml", path, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(text, sizeof(text),
+             "repository: %s/repo\ndatasets:\n  - { name: emr-db, paths: [/srv/emr], runbook: "
+             "%s/clinic.yaml }\n",
+             f->top, dir);
+    pol_policy *p = NULL;
+    assert_int_equal(pol_load_buffer("/nowhere/policy.yaml", (const uint8_t *)text, strlen(text), &p),
+                     0);
+    rb = NULL;
+    assert_int_equal(ops_runbook_load(p, "clinic", &rb), 0);
+    assert_non_null(rb);
+    rb_free(rb);
+    pol_free(p);
 }
 
 static void test_refused(void **state)
