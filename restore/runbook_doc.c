@@ -450,7 +450,8 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
             rb_doc_para(
                 d, "%s",
                 _("On a new machine, without bkp: mount the medium read-only where it was "
-                  "mounted here (row 0), check its kit against the fingerprint above, "
+                  "mounted here (# 0 in the table below), check its kit against the fingerprint "
+                  "above, "
                   "and type the commands below; each asks for the repository's passphrase (the "
                   "sealed envelope). With the key sheet from the safe instead, add "
                   "`--key-from KEY` to each (KEY: a file with the sheet's text, or `-` to "
