@@ -450,21 +450,27 @@ int bkp_audit_verify_bytes(const char *path, const bkp_buf *log, const uint8_t p
 int bkp_audit_copy_holds(const char *path, const char *copy, const uint8_t pk[32], uint64_t at)
 {
     bkp_audit_check cc;
-    int rc = bkp_audit_verify(copy, pk, NULL, &cc);
-    if (rc < 0)
-        return rc;
-    if (!at || cc.absent || (cc.first_bad && cc.first_bad <= at) || cc.records < at)
-        return 0; /* the copy does not hold it sound either */
-    bkp_buf a, b;
+    bkp_buf raw, a, b;
     char **la = NULL, **lb = NULL;
     size_t na = 0, nb = 0;
     bool torn;
+    bkp_buf_init(&raw);
     bkp_buf_init(&a);
     bkp_buf_init(&b);
-    rc = read_lines(path, NULL, &a, &la, &na, &torn);
-    if (!rc)
-        rc = read_lines(copy, NULL, &b, &lb, &nb, &torn);
-    int holds = !rc && na >= at - 1 && nb >= at;
+    /* The copy read once: checked, then compared, as those bytes. */
+    int rc = bkp_audit_read(copy, &raw);
+    bool none = rc == -ENOENT; /* no copy there: it holds nothing */
+    rc = none ? 0 : rc;
+    cc.absent = none;
+    if (!rc && !none)
+        rc = bkp_audit_verify_bytes(copy, &raw, pk, NULL, &cc);
+    int holds = !rc && at && !cc.absent && (!cc.first_bad || cc.first_bad > at) &&
+                cc.records >= at; /* else the copy does not hold it sound either */
+    if (holds)
+        rc = read_lines(path, NULL, &a, &la, &na, &torn);
+    if (holds && !rc)
+        rc = read_lines(copy, &raw, &b, &lb, &nb, &torn);
+    holds = holds && !rc && na >= at - 1 && nb >= at;
     /* The same history up to it ... */
     for (size_t i = 0; holds && i + 1 < at; i++)
         holds = !strcmp(la[i], lb[i]);
@@ -476,6 +482,7 @@ int bkp_audit_copy_holds(const char *path, const char *copy, const uint8_t pk[32
     }
     free(la);
     free(lb);
+    bkp_buf_free(&raw);
     bkp_buf_free(&a);
     bkp_buf_free(&b);
     return rc ? rc : holds;
