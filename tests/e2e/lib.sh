@@ -128,11 +128,13 @@ note() {
 # by the lines of ANSWERS (printf's format, "y\ny\n"). Its output (stdout
 # and stderr, both on the terminal) comes on stdout without the terminal's
 # carriage returns; its exit status is CMD's. For check_exit and ok.
+# script(1) runs CMD with $SHELL, /bin/sh when unset (as under CI): the
+# quoting of printf %q ($'...' for bytes outside the locale) is bash's.
 answering() {
     local answers=$1 rc=0
     shift
     # shellcheck disable=SC2059
-    printf "$answers" | script -qefc "$(printf '%q ' "$@")" /dev/null >"$WORK/.tty" 2>&1 || rc=$?
+    printf "$answers" | SHELL=$BASH script -qefc "$(printf '%q ' "$@")" /dev/null >"$WORK/.tty" 2>&1 || rc=$?
     tr -d '\r' <"$WORK/.tty"
     return $rc
 }
