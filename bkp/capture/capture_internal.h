@@ -93,6 +93,7 @@ typedef struct capture_ctx {
     bool proc_fd;          /* /proc/self/fd names an open folder's entries */
     bkp_acl_memo acl_memo; /* whether the file system lists ACLs (walk.h) */
 
+    bkp_comp_learn learn;  /* auto's, for this data set's large chunks (blob.h) */
     bkp_slab_pool *slabs;
     bkp_slab *cur; /* the slab being filled; its bytes from cpos are not cut yet */
     size_t cpos;

@@ -51,7 +51,9 @@ void *capture_worker(void *arg)
 
         uint8_t id[BKP_ID_LEN];
         uint64_t added = 0;
-        int rc = bkp_repo_put_as(c->repo, c->o->compression, BKP_BLOB_DATA, j.data, j.len, id, &added);
+        bkp_comp comp = c->o->compression;
+        comp.learn = &c->learn;
+        int rc = bkp_repo_put_as(c->repo, comp, BKP_BLOB_DATA, j.data, j.len, id, &added);
         bkp_slab_drop(c->slabs, j.slab); /* sealed: its bytes may be read over */
 
         pthread_mutex_lock(&c->lock);

@@ -550,7 +550,7 @@ static int seal_and_write(bkp_fcache_writer *w)
     /* bkp_blob_seal appends: without the reset every segment would carry
      * all the sealed segments before it (and fail to open). */
     bkp_buf_reset(&w->sealed);
-    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->work.data, w->work.len, (bkp_comp){BKP_COMP_LZ4, CACHE_LZ4_ACCEL},
+    int rc = bkp_blob_seal(w->k, BKP_BLOB_CACHE, id, w->work.data, w->work.len, (bkp_comp){.kind = BKP_COMP_LZ4, .level = CACHE_LZ4_ACCEL},
                            &w->sealed);
     if (!rc) {
         bkp_le32(le, (uint32_t)w->sealed.len);

@@ -34,6 +34,7 @@ static void make_ad(uint8_t ad[1 + BKP_ID_LEN], uint8_t type, const uint8_t id[B
 typedef struct zstd_state {
     ZSTD_CCtx *c;
     ZSTD_DCtx *d;
+    bkp_buf other; /* a learning sample's second form */
 } zstd_state;
 
 static pthread_key_t state_key;
@@ -44,6 +45,7 @@ static void state_free(void *arg)
     zstd_state *z = arg;
     ZSTD_freeCCtx(z->c);
     ZSTD_freeDCtx(z->d);
+    bkp_buf_free(&z->other);
     free(z);
 }
 
@@ -83,18 +85,18 @@ int bkp_comp_parse(const char *s, bkp_comp *c)
 {
     char *end;
     if (!strcmp(s, "auto"))
-        *c = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_AUTO_LEVEL};
+        *c = (bkp_comp){.kind = BKP_COMP_AUTO, .level = BKP_COMP_AUTO_LEVEL};
     else if (!strcmp(s, "lz4"))
         *c = BKP_COMP_LZ4_1;
     else if (!strcmp(s, "none"))
         *c = BKP_COMP_STORED;
     else if (!strcmp(s, "zstd"))
-        *c = (bkp_comp){BKP_COMP_ZSTD, BKP_COMP_ZSTD_LEVEL};
+        *c = (bkp_comp){.kind = BKP_COMP_ZSTD, .level = BKP_COMP_ZSTD_LEVEL};
     else if (!strncmp(s, "zstd:", 5) && s[5] >= '1' && s[5] <= '9') {
         long level = strtol(s + 5, &end, 10);
         if (*end || level < 1 || level > BKP_COMP_ZSTD_MAX)
             return -EINVAL;
-        *c = (bkp_comp){BKP_COMP_ZSTD, (int)level};
+        *c = (bkp_comp){.kind = BKP_COMP_ZSTD, .level = (int)level};
     } else
         return -EINVAL;
     return 0;
@@ -129,14 +131,46 @@ static size_t zstd_into(void *dst, size_t cap, const void *plain, size_t len, in
     return c && !ZSTD_isError(n) ? n : 0;
 }
 
+int bkp_comp_learned_level(bkp_comp_learn *l)
+{
+    uint64_t at1 = atomic_load_explicit(&l->at1, memory_order_relaxed);
+    uint64_t at3 = atomic_load_explicit(&l->at3, memory_order_relaxed);
+    return at3 && at3 < at1 - at1 / 32 ? 3 : 1;
+}
+
+/* A large blob's zstd form into `dst` under auto with learner `l`: at the
+ * level learnt, or as a sample, at levels 1 and 3, the smaller kept and
+ * both sizes learnt. Its length, or 0 as zstd_into. */
+static size_t zstd_learning(bkp_comp_learn *l, void *dst, size_t cap, const void *plain, size_t len)
+{
+    uint64_t n = atomic_fetch_add_explicit(&l->seen, 1, memory_order_relaxed);
+    if (n >= BKP_COMP_LEARN_FIRST && n % BKP_COMP_LEARN_EVERY)
+        return zstd_into(dst, cap, plain, len, bkp_comp_learned_level(l));
+    size_t z1 = zstd_into(dst, cap, plain, len, 1);
+    zstd_state *st = state();
+    uint8_t *other = st ? bkp_buf_reserve(&st->other, cap) : NULL;
+    size_t z3 = other ? zstd_into(other, cap, plain, len, 3) : 0;
+    if (z1 && z3) {
+        atomic_fetch_add_explicit(&l->at1, z1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->at3, z3, memory_order_relaxed);
+    }
+    if (z3 && (!z1 || z3 < z1)) {
+        memcpy(dst, other, z3);
+        return z3;
+    }
+    return z1;
+}
+
 int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN], const void *plain,
                   size_t len, bkp_comp comp, bkp_buf *out)
 {
     uint8_t ad[1 + BKP_ID_LEN];
     if (len > BKP_BLOB_MAX_RAW)
         return -E2BIG;
-    if (comp.kind == BKP_COMP_DEFAULT)
-        comp = (bkp_comp){BKP_COMP_AUTO, BKP_COMP_AUTO_LEVEL};
+    if (comp.kind == BKP_COMP_DEFAULT) {
+        comp.kind = BKP_COMP_AUTO;
+        comp.level = BKP_COMP_AUTO_LEVEL;
+    }
     size_t lz4_bound = (size_t)LZ4_compressBound((int)len), zstd_bound = ZSTD_compressBound(len);
     size_t bound = lz4_bound > zstd_bound ? lz4_bound : zstd_bound;
     /* Room for the worst case: the plaintext frame is built in place after
@@ -147,10 +181,13 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
     uint8_t *frame = base + NONCE_LEN;
     size_t flen = 0, keep = len - len / 32; /* what a compressed form must be under */
     bool small = len >= 64;
+    bkp_comp_learn *learn = NULL;
     if (small && comp.kind == BKP_COMP_AUTO) {
         comp.kind = shrinks(frame + 5, plain, len) ? BKP_COMP_ZSTD : BKP_COMP_NONE;
         if (len <= BKP_COMP_AUTO_SMALL)
             comp.level = BKP_COMP_AUTO_SMALL_LEVEL;
+        else
+            learn = comp.learn;
     }
     if (small && comp.kind == BKP_COMP_LZ4) {
         /* LZ4's acceleration: 1 for data, more where speed matters more
@@ -163,7 +200,8 @@ int bkp_blob_seal(const bkp_keys *k, uint8_t type, const uint8_t id[BKP_ID_LEN],
         }
     }
     if (small && comp.kind == BKP_COMP_ZSTD) {
-        size_t z = zstd_into(frame + 5, zstd_bound, plain, len, comp.level);
+        size_t z = learn ? zstd_learning(learn, frame + 5, zstd_bound, plain, len)
+                         : zstd_into(frame + 5, zstd_bound, plain, len, comp.level);
         if (z && z < keep) {
             frame[0] = 2;
             flen = 5 + z;

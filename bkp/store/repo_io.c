@@ -161,7 +161,7 @@ static int flush_idle(bkp_repo *r);
 int bkp_repo_put(bkp_repo *r, uint8_t type, const void *data, size_t len, uint8_t id[BKP_ID_LEN],
                  uint64_t *added)
 {
-    return bkp_repo_put_as(r, (bkp_comp){BKP_COMP_DEFAULT, 0}, type, data, len, id, added);
+    return bkp_repo_put_as(r, (bkp_comp){.kind = BKP_COMP_DEFAULT, .level = 0}, type, data, len, id, added);
 }
 
 int bkp_repo_put_as(bkp_repo *r, bkp_comp comp, uint8_t type, const void *data, size_t len,

@@ -308,23 +308,104 @@ static void test_zstd_and_auto(void **state)
     uint8_t *text = text_data(len), *rnd = random_data(len);
     assert_int_equal(kind_of(f, text, len, BKP_COMP_LZ4_1), 1);
     size_t lz4 = f->sealed.len;
-    assert_int_equal(kind_of(f, text, len, (bkp_comp){BKP_COMP_ZSTD, 3}), 2);
+    assert_int_equal(kind_of(f, text, len, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 3}), 2);
     assert_true(f->sealed.len < lz4);
-    assert_int_equal(kind_of(f, text, len, (bkp_comp){BKP_COMP_AUTO, 3}), 2);
-    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_ZSTD, 3}), 0);
-    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_AUTO, 3}), 0);
-    assert_int_equal(kind_of(f, text, 63, (bkp_comp){BKP_COMP_ZSTD, 19}), 0);
+    assert_int_equal(kind_of(f, text, len, (bkp_comp){.kind = BKP_COMP_AUTO, .level = 3}), 2);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 3}), 0);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){.kind = BKP_COMP_AUTO, .level = 3}), 0);
+    assert_int_equal(kind_of(f, text, 63, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 19}), 0);
     /* Auto's probe looks at the start, the middle and the end: a scan
      * whose middle compresses is compressed, one that nowhere does is not
      * tried. */
     memcpy(rnd + len / 2 - 32768, text, 65536);
-    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){BKP_COMP_AUTO, 1}), 2);
+    assert_int_equal(kind_of(f, rnd, len, (bkp_comp){.kind = BKP_COMP_AUTO, .level = 1}), 2);
     assert_true(f->sealed.len < len - 32768);
     bkp_comp c;
     assert_int_equal(bkp_comp_parse("auto", &c), 0);
     assert_int_equal(c.level, BKP_COMP_AUTO_LEVEL);
     free(text);
     free(rnd);
+}
+
+/* Bytes of two kinds, `len` of them from `seed`: short runs of a pool of
+ * tokens (zstd's level 3 finds about a third more of them than level 1:
+ * like a tree of binaries), or rows of a database dump with random fields
+ * (level 3 comes out larger than level 1, as on a clinic's dump). */
+static uint64_t next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static uint8_t *learning_data(size_t len, bool level3_pays, uint64_t seed)
+{
+    uint8_t pool[256 * 8 + 16], *p = malloc(len);
+    assert_non_null(p);
+    uint64_t x = 88172645463325252ULL;
+    for (size_t i = 0; i < sizeof(pool); i++)
+        pool[i] = (uint8_t)next(&x);
+    x ^= seed * 0x9e3779b97f4a7c15ULL;
+    for (size_t i = 0; i < len;) {
+        char row[96];
+        size_t n = 4 + next(&x) % 12;
+        if (!level3_pays) {
+            unsigned id = (unsigned)(next(&x) % 1000000), key = (unsigned)next(&x);
+            n = (size_t)snprintf(row, sizeof(row), "INSERT INTO karte VALUES (%u, '%08x', %u);\n",
+                                 id, key, (unsigned)(next(&x) % 100));
+        }
+        const uint8_t *from = level3_pays ? pool + next(&x) % 256 * 8 : (const uint8_t *)row;
+        n = n < len - i ? n : len - i;
+        memcpy(p + i, from, n);
+        i += n;
+    }
+    return p;
+}
+
+/* Auto learns, for a data set's large blobs, whether zstd's level 3 pays:
+ * on bytes where it does it then seals them at level 3, on bytes where it
+ * does not at level 1; a sample keeps the smaller form; each opens. */
+static void test_auto_learns_level(void **state)
+{
+    fixture *f = *state;
+    size_t len = 256U << 10;
+    for (int pays = 0; pays < 2; pays++) {
+        bkp_comp_learn learn = {0};
+        bkp_comp a = {.kind = BKP_COMP_AUTO, .level = BKP_COMP_AUTO_LEVEL, .learn = &learn};
+        size_t at1 = 0, at3 = 0, kept = 0;
+        for (uint64_t i = 0; i < BKP_COMP_LEARN_FIRST + 2; i++) {
+            uint8_t *d = learning_data(len, pays, i);
+            /* Before it knows, each blob is a sample: the smaller form. */
+            if (i < BKP_COMP_LEARN_FIRST) {
+                assert_int_equal(kind_of(f, d, len, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 1}), 2);
+                at1 = f->sealed.len;
+                assert_int_equal(kind_of(f, d, len, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 3}), 2);
+                at3 = f->sealed.len;
+            }
+            seal_open(f, d, len, a);
+            kept = f->sealed.len;
+            if (i < BKP_COMP_LEARN_FIRST)
+                assert_int_equal(kept, at1 < at3 ? at1 : at3);
+            free(d);
+        }
+        assert_int_equal(atomic_load(&learn.seen), BKP_COMP_LEARN_FIRST + 2);
+        assert_int_equal(bkp_comp_learned_level(&learn), pays ? 3 : 1);
+        /* Learnt: the next blob, no sample, at that level. */
+        uint8_t *d = learning_data(len, pays, 99);
+        assert_int_equal(kind_of(f, d, len, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = pays ? 3 : 1}), 2);
+        size_t want = f->sealed.len;
+        assert_int_equal(kind_of(f, d, len, a), 2);
+        assert_int_equal(f->sealed.len, want);
+        if (pays)
+            assert_true(at3 < at1 - at1 / 32);
+        else
+            assert_true(at3 >= at1 - at1 / 32);
+        /* A small blob is sealed at auto's small level, and is no sample. */
+        assert_int_equal(kind_of(f, d, BKP_COMP_AUTO_SMALL, a), 2);
+        assert_int_equal(atomic_load(&learn.seen), BKP_COMP_LEARN_FIRST + 3);
+        free(d);
+    }
 }
 
 /* The policy's words. */
@@ -399,6 +480,7 @@ int main(void)
         T(test_lying_lz4_length),
         T(test_too_big_refused),
         T(test_zstd_and_auto),
+        T(test_auto_learns_level),
         T(test_comp_words),
         T(test_unframe),
     };

@@ -195,7 +195,7 @@ static void test_lz4_rewritten(void **state)
 static void test_zstd_left_alone(void **state)
 {
     ops_repo *o = *state;
-    bkp_gen *g = capture(o, 0, (bkp_comp){BKP_COMP_ZSTD, 3});
+    bkp_gen *g = capture(o, 0, (bkp_comp){.kind = BKP_COMP_ZSTD, .level = 3});
     static char names0[1 << 16], names1[1 << 16];
     uint64_t size0 = packs_size(o->repo, names0, sizeof(names0));
     bkp_prune_result res;
