@@ -252,11 +252,17 @@ static void storage_said(const rst_status *st)
         printf(_("storage: %s on this disk; a copy on a disk or in a bucket needs about as "
                  "much, and its recovery kit\n"),
                bkp_size_text(a, sizeof(a), s->stored));
-        if (s->newest)
-            printf(_("  the newest generations of %zu data set(s) hold %s of files: stored at "
-                     "%.0f %% of that, with %zu generation(s) kept (%s counted whole)\n"),
-                   s->datasets, bkp_size_text(b, sizeof(b), s->newest), 100 * rst_storage_ratio(s),
-                   s->generations, bkp_size_text(k, sizeof(k), s->kept));
+        if (s->kept) {
+            /* Against what it stands for, every generation copied whole:
+             * a share under 100 % that says what is saved, where against
+             * the newest alone it passes 100 % as generations are kept. */
+            double pct = 100.0 * (double)s->stored / (double)s->kept;
+            printf(_("  %zu generation(s) of %zu data set(s) kept: %s of files if each were "
+                     "copied whole (the newest: %s); stored in %s, %.*f %% of that\n"),
+                   s->generations, s->datasets, bkp_size_text(k, sizeof(k), s->kept),
+                   bkp_size_text(b, sizeof(b), s->newest), bkp_size_text(a, sizeof(a), s->stored),
+                   pct < 10 ? 1 : 0, pct);
+        }
     }
     for (size_t i = 0; i < st->nmedia; i++) {
         const rst_medium *m = &st->media[i];

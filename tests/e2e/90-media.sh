@@ -268,6 +268,11 @@ assert media["usb-a"]["type"] == "removable" and media["usb-a"]["last_write"], m
 PY
 check_exit 0 "$BKP" status --policy "$POL" || true
 output_has "usb-a held " "bkp status should say what usb-a held after its rotation"
+# What the repository takes, against its generations copied whole: a share
+# under 100 % (against the newest alone it passed 500 %).
+share=$(sed -n 's/.* generation(s) of 1 data set(s) kept: .*, \([0-9.]*\) % of that$/\1/p' <<<"$OUT")
+[ -n "$share" ] && python3 -c "import sys; sys.exit(not 0 < float('$share') < 100)" ||
+    flunk "bkp status should give the storage as a share under 100 % of the generations copied whole: $OUT"
 
 # Week 3: the backup runs, the operator forgets usb-b.
 backup_week 21 8
