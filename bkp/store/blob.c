@@ -135,7 +135,7 @@ int bkp_comp_learned_level(bkp_comp_learn *l)
 {
     uint64_t at1 = atomic_load_explicit(&l->at1, memory_order_relaxed);
     uint64_t at3 = atomic_load_explicit(&l->at3, memory_order_relaxed);
-    return at3 && at3 < at1 - at1 / 32 ? 3 : 1;
+    return at3 && at3 < at1 - at1 / 16 ? 3 : 1;
 }
 
 /* A large blob's zstd form into `dst` under auto with learner `l`: at the

@@ -54,17 +54,18 @@ typedef enum bkp_comp_kind {
  * The first BKP_COMP_LEARN_FIRST large blobs that compress, and one in
  * BKP_COMP_LEARN_EVERY after, are sealed at levels 1 and 3 both, the
  * smaller kept; the rest at level 3 where those samples came out at least
- * 1/32 smaller at level 3 than at level 1, else at level 1. On a clinic's
- * database dump level 3 gains nothing at 1.6 times the time; on a tree of
- * binaries it takes 8 % off (bench/README.md, "Which chunks level 3 pays
- * on"); no measure of one chunk alone tells the two apart. */
+ * 1/16 smaller at level 3 than at level 1, else at level 1. On a clinic's
+ * database dump level 3 gains nothing at 1.6 times the time (its first
+ * chunks 3.5 %, its later ones lose 5 %); on shared libraries it takes
+ * 9.7 % off (bench/README.md, "Which chunks level 3 pays on"); no measure
+ * of one chunk alone tells the two apart. */
 typedef struct bkp_comp_learn {
     atomic_uint_fast64_t seen;     /* large blobs that compress, so far */
     atomic_uint_fast64_t at1, at3; /* the samples' bytes at levels 1 and 3 */
 } bkp_comp_learn;
 
-#define BKP_COMP_LEARN_FIRST 16
-#define BKP_COMP_LEARN_EVERY 64
+#define BKP_COMP_LEARN_FIRST 8
+#define BKP_COMP_LEARN_EVERY 128
 
 typedef struct bkp_comp {
     bkp_comp_kind kind;

@@ -398,9 +398,9 @@ static void test_auto_learns_level(void **state)
         assert_int_equal(kind_of(f, d, len, a), 2);
         assert_int_equal(f->sealed.len, want);
         if (pays)
-            assert_true(at3 < at1 - at1 / 32);
+            assert_true(at3 < at1 - at1 / 16);
         else
-            assert_true(at3 >= at1 - at1 / 32);
+            assert_true(at3 >= at1 - at1 / 16);
         /* A small blob is sealed at auto's small level, and is no sample. */
         assert_int_equal(kind_of(f, d, BKP_COMP_AUTO_SMALL, a), 2);
         assert_int_equal(atomic_load(&learn.seen), BKP_COMP_LEARN_FIRST + 3);
