@@ -261,7 +261,8 @@ static void say_log_lost(const char *path, const char *why)
     if (lost_reported)
         return;
     lost_reported = true;
-    bkp_error(_("the audit log %s: %s. Nothing was recorded and it is not started again by "
+    bkp_error(_("the audit log %s: %s. This command's record was not written to it (what the "
+                "command says of its own work stands), and the log is not started again by "
                 "itself; `bkp audit verify` says what is missing, and `bkp audit restart REASON` "
                 "continues it with a signed record of the loss"),
               path, _(why));
