@@ -153,6 +153,14 @@ static int extras_parse(const json_t *j, time_t now, bkp_media_entry *e)
     json_t *bytes = json_object_get(j, "bytes");
     if (json_is_integer(bytes) && json_integer_value(bytes) > 0)
         e->bytes = (uint64_t)json_integer_value(bytes);
+    /* And the room left beside what the rotation wrote, for a warning. */
+    json_t *free_after = json_object_get(j, "free_after"), *wrote = json_object_get(j, "wrote");
+    if (json_is_integer(free_after) && json_integer_value(free_after) >= 0 &&
+        json_is_integer(wrote) && json_integer_value(wrote) >= 0) {
+        e->has_free = true;
+        e->free_after = (uint64_t)json_integer_value(free_after);
+        e->wrote = (uint64_t)json_integer_value(wrote);
+    }
     /* How its sealed files were left, shown to an inspector. */
     const char *sealed = json_string_value(json_object_get(j, "sealed"));
     e->sealed = !sealed                      ? BKP_SEALED_UNKNOWN
@@ -256,6 +264,9 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
         bad = json_object_set_new(j, "kit_sha256", json_string(e->kit_sha256));
     if (!bad && e->bytes)
         bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
+    if (!bad && e->has_free)
+        bad = json_object_set_new(j, "free_after", json_integer((json_int_t)e->free_after)) ||
+              json_object_set_new(j, "wrote", json_integer((json_int_t)e->wrote));
     if (!bad && e->sealed)
         bad = json_object_set_new(
             j, "sealed", json_string(e->sealed == BKP_SEALED_IMMUTABLE ? "immutable" : "mode"));

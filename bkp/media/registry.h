@@ -84,6 +84,10 @@ typedef struct bkp_media_entry {
     char label_version[BKP_S3_VERSION_MAX + 1]; /* where a bucket's label is; "" unknown */
     char kit_sha256[65];                        /* the recovery kit's fingerprint; "" none */
     uint64_t bytes;    /* what it held after its last rotation, in bytes; 0: not measured */
+    /* A disk: its file system's free bytes after that rotation, beside what
+     * the rotation copied ("free_after", "wrote"); `has_free` false: not said. */
+    bool has_free;
+    uint64_t free_after, wrote;
     bkp_media_sealed sealed; /* how that rotation left its sealed files */
     bkp_reread reread; /* the re-read sample's state; empty when none */
     bkp_media_attempt attempt;

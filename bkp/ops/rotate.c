@@ -195,7 +195,10 @@ static void finish(ops_rotation *t)
                         .at = o->step,
                         .where = in->path,
                         .began = t->began,
-                        .pruned_first = o->pruned_first};
+                        .pruned_first = o->pruned_first,
+                        .has_free = o->has_free,
+                        .free_after = o->free_after,
+                        .wrote = o->copy.bytes};
     t->drv->end(t, &e);
     if (t->drv->measure) {
         e.measure = measure;

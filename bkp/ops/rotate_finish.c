@@ -86,6 +86,7 @@ static int note_seen(bkp_media_entry *e, void *ctx)
         e->last_write = now;
     if (n->wrote) {
         e->bytes = 0; /* until measured (below): never an older figure beside this date */
+        e->has_free = false;
         e->sealed = n->sealed;
     }
     /* The kit's fingerprint, for the printed procedure (runbook print):
@@ -110,9 +111,18 @@ static int note_seen(bkp_media_entry *e, void *ctx)
     return rc;
 }
 
+typedef struct measured {
+    uint64_t bytes;
+    const ops_rotate_end *end;
+} measured;
+
 static int set_bytes(bkp_media_entry *e, void *ctx)
 {
-    e->bytes = *(const uint64_t *)ctx;
+    const measured *m = ctx;
+    e->bytes = m->bytes;
+    e->has_free = m->end->has_free;
+    e->free_after = m->end->free_after;
+    e->wrote = m->end->wrote;
     return 0;
 }
 
@@ -121,14 +131,14 @@ static int set_bytes(bkp_media_entry *e, void *ctx)
  * the registry): noted best-effort, a failure said as a warning. */
 static void note_bytes(const ops_rotate_end *e)
 {
-    uint64_t bytes = 0;
-    int rc = e->measure ? e->measure(e->measure_ctx, &bytes) : -ENOTSUP;
+    measured m = {.end = e};
+    int rc = e->measure ? e->measure(e->measure_ctx, &m.bytes) : -ENOTSUP;
     if (rc == -ENOTSUP)
         return;
     if (rc)
         bkp_warn(_("%s: what it holds could not be measured (%s); the copy is complete"),
                  e->medium, bkp_strerror(rc));
-    else if (bytes && bkp_media_update(e->primary, e->medium, set_bytes, &bytes))
+    else if (m.bytes && bkp_media_update(e->primary, e->medium, set_bytes, &m))
         bkp_debug("%s: its size could not be noted in the registry", e->medium);
 }
 

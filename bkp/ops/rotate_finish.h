@@ -80,6 +80,10 @@ typedef struct ops_rotate_end {
      * about; -ENOTSUP: it cannot say, not warned) or NULL: not measured. */
     int (*measure)(void *ctx, uint64_t *bytes);
     void *measure_ctx;
+    /* A disk: the room left on it once written (`has_free`), and what this
+     * rotation copied, noted with the bytes for `bkp status`'s warning. */
+    bool has_free;
+    uint64_t free_after, wrote;
     ops_rotate_seen note;
     time_t began;      /* when its copy began (ops_rotate_begin), 0: it did not */
     bool pruned_first; /* the medium's retention was applied before the copy */

@@ -354,6 +354,9 @@ static bool media_sizes(const pol_policy *p, const char *repo, const ds_view *w,
             if (!strcmp(w->reg[k].label.name, p->media[i].name)) {
                 const bkp_media_attempt *a = &w->reg[k].attempt;
                 m->bytes = w->reg[k].bytes;
+                m->has_free = w->reg[k].has_free;
+                m->free_after = w->reg[k].free_after;
+                m->wrote = w->reg[k].wrote;
                 m->written = w->reg[k].last_write;
                 m->unfinished = unfinished(repo, a);
                 m->began = m->unfinished ? a->began : 0;

@@ -194,13 +194,28 @@ static json_t *media_json(const rst_status *s)
     json_t *a = json_array();
     for (size_t i = 0; a && i < s->nmedia; i++) {
         const rst_medium *m = &s->media[i];
-        json_array_append_new(
-            a, json_pack("{s:s, s:s, s:o, s:o, s:o*}", "medium", m->medium, "type",
-                         pol_medium_type_name(m->type), "bytes",
-                         m->bytes ? json_integer((json_int_t)m->bytes) : json_null(), "last_write",
-                         bkp_json_when(m->written), "unfinished", unfinished_json(m)));
+        json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:o*}", "medium", m->medium, "type",
+                              pol_medium_type_name(m->type), "bytes",
+                              m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
+                              "last_write", bkp_json_when(m->written), "unfinished",
+                              unfinished_json(m));
+        if (o && m->has_free &&
+            (json_object_set_new(o, "free_after", json_integer((json_int_t)m->free_after)) ||
+             json_object_set_new(o, "wrote", json_integer((json_int_t)m->wrote)))) {
+            json_decref(o);
+            o = NULL;
+        }
+        if (!o || json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
     }
     return a;
+}
+
+bool rst_medium_tight(const rst_medium *m)
+{
+    return m->has_free && m->wrote && m->free_after < m->wrote && m->unfinished != RST_FAILED;
 }
 
 const char *rst_medium_why(const rst_medium *m, bool ja, const char *unsaid)
@@ -473,6 +488,11 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         m->bytes =
             (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = bkp_jin_time(p, o, "last_write");
+        int64_t room = bkp_jin_integer(p, o, "free_after", 0, INT64_MAX, -1);
+        if ((m->has_free = room >= 0)) {
+            m->free_after = (uint64_t)room;
+            m->wrote = (uint64_t)bkp_jin_integer(p, o, "wrote", 0, INT64_MAX, 0);
+        }
         if (!m->medium)
             bkp_jin_bad(p, -EBADMSG);
         unfinished_parse(p, json_object_get(o, "unfinished"), m);

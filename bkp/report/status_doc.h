@@ -184,7 +184,15 @@ typedef struct rst_medium {
     char *why_ja;      /* the same in Japanese ("why_ja"); NULL: unsaid */
     bool full;         /* it failed because the medium was full ("full") */
     bool pruned_first; /* even after its retention was applied first ("pruned_first") */
+    /* A disk: the room its last rotation left ("free_after", absent when not
+     * said) and what that rotation copied ("wrote"). */
+    bool has_free;
+    uint64_t free_after, wrote;
 } rst_medium;
+
+/* Whether medium `m`'s next rotation may not fit: its last one left less
+ * room than it copied (and did not fail: a full disk is said as such). */
+bool rst_medium_tight(const rst_medium *m);
 
 /* What a repository takes and stands for ("storage"), in bytes. */
 typedef struct rst_storage {

@@ -495,7 +495,18 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
     }
     for (size_t i = 0; i < st->nmedia; i++) {
         const rst_medium *m = &st->media[i];
-        char when[64];
+        char room[32], wrote[32], when[64];
+        if (rst_medium_tight(m)) {
+            open_tag(f, "li class=\"cmd\"", "data-tight", m->medium);
+            say(f,
+                _("%s: its last rotation left %s free, less than it copied (%s): before the "
+                  "next, a larger disk or fewer generations on it (`bkp rotate %s --dry-run` "
+                  "says what it needs)"),
+                m->medium, bkp_size_text(room, sizeof(room), m->free_after),
+                bkp_size_text(wrote, sizeof(wrote), m->wrote), m->medium);
+            fputs("</li>\n", f);
+            n++;
+        }
         if (m->unfinished != RST_FAILED && m->unfinished != RST_CUT_OFF)
             continue;
         bkp_local_time(when, sizeof(when), m->began, "?");

@@ -500,8 +500,17 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     check_exit 0 "$BKP" rotate tight --prune-first --policy "$POL2" ||
         flunk "--prune-first did not make room: $(df -k "$TIGHT" | tail -n 1)"
     output_has "tight: deleted before the copy, to make room: notes:1"
-    # Nearly full after it: said before the next one fails.
+    # Nearly full after it: said before the next one fails, and again each
+    # day by `bkp status` (terminal, --json, the page), not only to whoever rotated.
     output_has "the next one may not fit"
+    run_any "$BKP" status --policy "$POL2"
+    output_has "tight had "
+    output_has "the next rotation may not fit"
+    run_any "$BKP" status --policy "$POL2" --json
+    jq -e '.media[] | select(.medium == "tight") | .free_after < .wrote' <<<"$OUT" >/dev/null ||
+        flunk "status --json should carry tight's room and what its rotation wrote: $OUT"
+    run_any "$BKP" status --policy "$POL2" --format html -o "$WORK/tight.html"
+    grep -q 'data-tight="tight"' "$WORK/tight.html" || flunk "the status page should say tight may not fit"
     check_exit 0 "$BKP" generations --repo "$TIGHT/repo" --json || true
     [ "$(seqs)" = "2 3 4" ] || flunk "after --prune-first tight should hold notes 2 3 4: $(seqs)"
     check_exit 0 "$BKP" verify --repo "$TIGHT/repo" --read-data || flunk "tight's copy does not verify after --prune-first"
