@@ -591,12 +591,13 @@ static char *render(const rb_evidence *ev, rb_format f, bool ja)
              bkp_local_time(b, sizeof(b), ev->to, "-"));
     if (ev->asked_from && ev->from_default)
         bkp_strappend(line, sizeof(line), "%s",
-                      _(" (from the repository's creation, within the last 30 days: there was "
-                        "nothing to back up before)"));
+                      _(" (from the repository's creation, within the last 30 days: its records "
+                        "begin there; an earlier repository's, if there was one, are in its own "
+                        "log)"));
     else if (ev->asked_from)
         bkp_strappend(line, sizeof(line),
-                      _(" (from the repository's creation: there was nothing to back up before; "
-                        "asked from %s)"),
+                      _(" (from the repository's creation: its records begin there; an earlier "
+                        "repository's, if there was one, are in its own log; asked from %s)"),
                       bkp_local_time(a, sizeof(a), ev->asked_from, "-"));
     rb_doc_row(doc, (const char *[]){_("Period"), line, NULL});
     rb_doc_row(doc, (const char *[]){_("Repository"), or_empty(ev->repository), NULL});
