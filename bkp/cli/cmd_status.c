@@ -205,6 +205,22 @@ static void connected_remind(const rst_status *s)
     }
 }
 
+/* A disk of another repository where an off-line medium goes: an old disk
+ * after a new start, or another server's — on-line all the same. */
+static void foreign_remind(const rst_status *s)
+{
+    for (size_t i = 0; i < s->nmedia; i++) {
+        const rst_medium *m = &s->media[i];
+        const char *path = m->other_repository[0] ? m->path : NULL;
+        if (path)
+            printf(_("The disk at %s is not %s: its label is of another repository (%.8s), an "
+                     "old disk or another server's. This server neither writes it nor counts it; "
+                     "while it is connected, what it holds is within reach of anything on this "
+                     "server: unmount it (`umount %s`) and keep it where it belongs\n"),
+                   path, m->medium, m->other_repository, path);
+    }
+}
+
 /* Each rotation that did not finish: the medium holds what it held before,
  * whatever the person who carried it away believes. */
 static void unfinished_remind(const rst_status *s)
@@ -312,6 +328,7 @@ int cmd_status(cli *c)
         audit_remind(&log); /* first: what the rest is proved by */
         cli_status_print(&st, c->lang);
         connected_remind(&st);
+        foreign_remind(&st);
         unfinished_remind(&st);
         cli_key_drill_remind(&st.key_drill);
         storage_said(&st);

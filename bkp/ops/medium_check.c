@@ -22,6 +22,16 @@ bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
     return !strcmp(label.name, pm->name) && (!r || !strcmp(label.repository, bkp_repo_uuid(r)));
 }
 
+bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37])
+{
+    bkp_label label;
+    if (!r || !pm->offline || !pm->path || !pol_type_at_path(pm->type) ||
+        bkp_label_read(pm->path, &label) || !strcmp(label.repository, bkp_repo_uuid(r)))
+        return false;
+    memcpy(repository, label.repository, 37);
+    return true;
+}
+
 /* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
 static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
 {

@@ -72,4 +72,9 @@ const ops_connected *ops_connected_find(const ops_connected *v, size_t n, const 
  * of `r` (NULL: any; a drill without the primary)? Reads the label only. */
 bool ops_medium_here(const bkp_repo *r, const pol_medium *pm);
 
+/* Is a disk of another repository than `r` at off-line medium `pm`'s path
+ * (an old disk after a new start, another server's)? Its label's
+ * repository into `repository` when so. Reads the label only. */
+bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37]);
+
 #endif

@@ -17,12 +17,16 @@
 
 /* The pin of medium `name`: from the medium at `path` when it is there and
  * names this medium (two disks may take turns at one mount point), else
- * the primary's copy. NULL when there is none yet. */
+ * the primary's copy. A disk of another repository there (an old one, or
+ * another server's: bkp status says so) is not read. NULL when there is
+ * none yet. */
 static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, bool *on_medium)
 {
     bkp_pin *p = NULL;
+    bkp_label label;
     char kept[96];
-    char *file = path ? bkp_path_join(path, BKP_PIN_FILE) : NULL;
+    bool other = path && !bkp_label_read(path, &label) && strcmp(label.repository, bkp_repo_uuid(r));
+    char *file = path && !other ? bkp_path_join(path, BKP_PIN_FILE) : NULL;
     int rc = file ? bkp_pin_read(r, file, &p) : -ENOENT;
     *on_medium = false;
     if (rc == -EBADMSG)

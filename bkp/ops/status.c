@@ -343,13 +343,17 @@ static rst_unfinished unfinished(const char *repo, const bkp_media_attempt *a)
 /* The policy's media, with what each held after its last rotation (the
  * registry's note; policies/ knows the kind), and a rotation to it that did
  * not finish. False without memory. */
-static bool media_sizes(const pol_policy *p, const char *repo, const ds_view *w, rst_status *st)
+static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w, rst_status *st)
 {
+    const char *repo = bkp_repo_path(r);
     if (!(st->media = calloc(p->nmedia + 1, sizeof(*st->media))))
         return false;
     for (size_t i = 0; i < p->nmedia; i++) {
         rst_medium *m = &st->media[st->nmedia++];
         *m = (rst_medium){.type = p->media[i].type};
+        if (ops_medium_foreign(r, &p->media[i], m->other_repository) &&
+            !copy_str(&m->path, p->media[i].path))
+            return false;
         for (size_t k = 0; k < w->nreg; k++)
             if (!strcmp(w->reg[k].label.name, p->media[i].name)) {
                 const bkp_media_attempt *a = &w->reg[k].attempt;
@@ -428,7 +432,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
             st->verdict = d->verdict;
     }
     st->key_drill = ops_key_drill_status(l, p);
-    rc = media_sizes(p, bkp_repo_path(in->repo), &w, st) ? 0 : -ENOMEM;
+    rc = media_sizes(p, in->repo, &w, st) ? 0 : -ENOMEM;
 out:
     if (rc)
         rst_status_clear(st);

@@ -199,6 +199,12 @@ static json_t *media_json(const rst_status *s)
                               m->bytes ? json_integer((json_int_t)m->bytes) : json_null(),
                               "last_write", bkp_json_when(m->written), "unfinished",
                               unfinished_json(m));
+        if (o && m->other_repository[0] &&
+            (json_object_set_new(o, "other_repository", json_string(m->other_repository)) ||
+             json_object_set_new(o, "path", json_string(m->path ? m->path : "")))) {
+            json_decref(o);
+            o = NULL;
+        }
         if (o && m->has_free &&
             (json_object_set_new(o, "free_after", json_integer((json_int_t)m->free_after)) ||
              json_object_set_new(o, "wrote", json_integer((json_int_t)m->wrote)))) {
@@ -488,6 +494,13 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         m->bytes =
             (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = bkp_jin_time(p, o, "last_write");
+        bkp_jin_text(p, o, "other_repository", m->other_repository, sizeof(m->other_repository));
+        if (m->other_repository[0])
+            m->path = bkp_jin_str(p, o, "path");
+        if (m->other_repository[0] &&
+            (!m->path || strlen(m->other_repository) != 36 ||
+             strspn(m->other_repository, "0123456789abcdef-") != 36))
+            bkp_jin_bad(p, -EBADMSG);
         int64_t room = bkp_jin_integer(p, o, "free_after", 0, INT64_MAX, -1);
         if ((m->has_free = room >= 0)) {
             m->free_after = (uint64_t)room;
@@ -586,6 +599,7 @@ void rst_status_clear(rst_status *s)
         free(s->media[i].medium);
         free(s->media[i].why);
         free(s->media[i].why_ja);
+        free(s->media[i].path);
     }
     free(s->connected);
     free(s->media);

@@ -188,6 +188,10 @@ typedef struct rst_medium {
      * said) and what that rotation copied ("wrote"). */
     bool has_free;
     uint64_t free_after, wrote;
+    /* Off-line, and a disk of another repository is at its path
+     * ("other_repository", that repository's UUID; "" none), `path`. */
+    char other_repository[37];
+    char *path; /* NULL unless other_repository */
 } rst_medium;
 
 /* Whether medium `m`'s next rotation may not fit: its last one left less

@@ -19,6 +19,9 @@
 #  5. A medium whose path is no mount point: --unmount warns, unmounts
 #     nothing and the rotation still exits 0. A medium on the repository's
 #     own file system is never called "connected".
+#  6. A disk of another repository at the medium's path (an old disk after
+#     a new start): status says so and to unmount it (terminal, --json
+#     "other_repository", the page), and does not call its pin forged.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_test_clock
@@ -191,5 +194,19 @@ grep -q "usb is overdue for its rotation" "$WORK/c3.err" ||
 # 5. No mount point: a warning, exit 0.
 ok "$BKP" rotate arch --unmount
 output_has "not a mount point"
+
+# 6. Another repository's disk where usb goes: an old disk after the server
+# was lost and a new repository made.
+mkdir -p "$WORK/old"
+ok env -u BKP_POLICY "$BKP" init --repo "$WORK/old/repo"
+ok env -u BKP_POLICY "$BKP" media label "$WORK/usb" --name usb --type removable --location offsite --force --repo "$WORK/old/repo"
+run_any "$BKP" status --policy "$WORK/quiet.yaml"
+output_has "The disk at $WORK/usb is not usb: its label is of another repository"
+output_lacks "forged"
+run_any "$BKP" status --policy "$WORK/quiet.yaml" --json
+jq -e '.media[] | select(.medium == "usb") | .other_repository | length == 36' <<<"$OUT" >/dev/null ||
+    flunk "status --json should name the other repository of the disk at usb's path: $OUT"
+run_any "$BKP" status --policy "$WORK/quiet.yaml" --format html -o "$WORK/other.html"
+grep -q 'data-other-repository="usb"' "$WORK/other.html" || flunk "the page should say the disk at usb's path is another repository's"
 
 finish
