@@ -101,7 +101,7 @@ bkp_repo *cli_primary_of(cli *c, const bkp_repo *source)
     bool copy = path && cli_repo_on_medium(path, &mount);
     free(mount);
     if (path && !is_source && !copy && stat(path, &st) == 0 &&
-        bkp_repo_open_copy(path, source, BKP_REPO_READONLY, &primary) == 0)
+        bkp_repo_open_copy(path, source, BKP_REPO_READONLY | BKP_REPO_ASKING, &primary) == 0)
         return primary;
     return NULL;
 }
@@ -112,9 +112,9 @@ static char journal_used[4096];
 void cli_record_end(void)
 {
     if (journal_used[0])
-        bkp_warn(_("no primary repository is open here, and nothing is written to the copy "
-                   "read: what is done is recorded in %s; keep it with the papers of this "
-                   "day"),
+        bkp_warn(_("the primary repository of the copy read is not here (none, or another "
+                   "repository), and nothing is written to the copy: what is done is recorded "
+                   "in %s; keep it with the papers of this day"),
                  journal_used);
     journal_used[0] = '\0';
 }

@@ -456,9 +456,10 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         if ((rc = bkp_repo_keys_load(r, pass, passlen, pk)))
             goto fail;
     } else if (strcmp(r->uuid, like->uuid) || memcmp(pk, bkp_keys_sign_pk(like->keys), 32)) {
-        bkp_error(_("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
-                    "another repository"),
-                  r->path, r->uuid, like->path, like->uuid);
+        if (!(flags & BKP_REPO_ASKING))
+            bkp_error(_("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
+                        "another repository"),
+                      r->path, r->uuid, like->path, like->uuid);
         rc = -EXDEV;
         goto fail;
     } else if ((rc = bkp_repo_keys_copy(r, like, !(flags & BKP_REPO_READONLY))) ||

@@ -73,6 +73,9 @@ enum {
      * a medium's folder with a passphrase or sheets): nothing under its
      * cache/ is opened, read, written or removed (FORMAT §5a). */
     BKP_REPO_MEDIUM = 8,
+    /* Given to bkp_repo_open_copy by a caller that asks whether `path` is a
+     * copy of `like`: another repository's -EXDEV is its answer, not logged. */
+    BKP_REPO_ASKING = 16,
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a
@@ -100,7 +103,8 @@ int bkp_repo_open_master(const char *path, const uint8_t master[32], unsigned fl
  * no put is in flight. */
 int bkp_repo_reload(bkp_repo *r) __attribute__((warn_unused_result));
 /* Open the repository copy at `path` (on a medium) with the keys of `like`:
- * -EXDEV (logged) when it is not a copy of that repository. */
+ * -EXDEV (logged, unless BKP_REPO_ASKING) when it is not a copy of that
+ * repository. */
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
     __attribute__((warn_unused_result));
 /* Start a copy of `like` at `path` (absent or empty): its config and sealed

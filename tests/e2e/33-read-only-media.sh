@@ -115,6 +115,16 @@ mkdir -p "$WORK/rw" "$WORK/home"
 ok "$BKP" restore ds:latest "$WORK/rw/out" --from "$MNT"
 ok "$BKP" ls ds:latest --repo "$MNT/repo" --key-from "$WORK/safe/paper.md"
 ok "$BKP" dump ds:1 "$D/sub/b.txt" --repo "$MNT/repo" --key-from "$WORK/safe/paper.md"
+# The policy of a new server, whose repository is another one: the read is
+# journalled as without one, and that repository is no error.
+mkdir -p "$WORK/new"
+sed "s|^repository: .*|repository: $WORK/new/repo|" "$POL" >"$WORK/new/policy.yaml"
+ok env -u BKP_POLICY "$BKP" init --policy "$WORK/new/policy.yaml"
+cd "$WORK/rw"
+ok "$BKP" dump ds:1 "$D/sub/b.txt" --from "$MNT" --key-from "$WORK/safe/paper.md" --policy "$WORK/new/policy.yaml"
+cd - >/dev/null
+output_lacks "not a copy of" "a new server's repository is not an error when an old disk is read"
+output_has "bkp-journal-"
 ( cd "$WORK" && ok "$BKP" verify --media usb-a --policy "$POL" )
 # From a folder on the disk itself (the kit's folder, say): the journal goes
 # to $HOME, never onto the disk.
