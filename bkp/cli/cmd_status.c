@@ -264,10 +264,22 @@ static void storage_said(const rst_status *st)
 {
     const rst_storage *s = &st->storage;
     char a[32], b[32], k[32];
+    bool disk, bucket;
+    rst_copy_kinds(st, &disk, &bucket);
     if (st->has_storage) {
-        printf(_("storage: %s on this disk; a copy on a disk or in a bucket needs about as "
-                 "much, and its recovery kit\n"),
-               bkp_size_text(a, sizeof(a), s->stored));
+        bkp_size_text(a, sizeof(a), s->stored);
+        if (disk && bucket)
+            printf(_("storage: %s on this disk; a copy on a disk or in a bucket needs about as "
+                     "much, and its recovery kit\n"),
+                   a);
+        else if (disk)
+            printf(_("storage: %s on this disk; a copy on a disk needs about as much, and its "
+                     "recovery kit\n"),
+                   a);
+        else if (bucket)
+            printf(_("storage: %s on this disk; a copy in a bucket needs about as much\n"), a);
+        else
+            printf(_("storage: %s on this disk\n"), a);
         if (s->kept) {
             /* Against what it stands for, every generation copied whole:
              * a share under 100 % that says what is saved, where against

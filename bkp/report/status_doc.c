@@ -219,6 +219,15 @@ static json_t *media_json(const rst_status *s)
     return a;
 }
 
+void rst_copy_kinds(const rst_status *s, bool *disk, bool *bucket)
+{
+    *disk = *bucket = false;
+    for (size_t i = 0; i < s->nmedia; i++) {
+        *disk |= s->media[i].type == POL_DISK || s->media[i].type == POL_REMOVABLE;
+        *bucket |= s->media[i].type == POL_OBJECT;
+    }
+}
+
 bool rst_medium_tight(const rst_medium *m)
 {
     return m->has_free && m->wrote && m->free_after < m->wrote && m->unfinished != RST_FAILED;

@@ -227,6 +227,11 @@ typedef struct rst_status {
     size_t nmedia;
 } rst_status;
 
+/* Which kinds of copy that take about the repository's size the policy
+ * makes: on a disk (`*disk`), in a bucket (`*bucket`); an archive medium
+ * grows by a generation each rotation instead. */
+void rst_copy_kinds(const rst_status *s, bool *disk, bool *bucket);
+
 /* Why medium `m`'s rotation failed, in Japanese when `ja` and said so,
  * else in English; `unsaid` when neither is. */
 const char *rst_medium_why(const rst_medium *m, bool ja, const char *unsaid);

@@ -558,12 +558,19 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
     uint64_t stored = st->has_storage ? st->storage.stored : 0, newest = st->storage.newest;
     if (stored) {
         char a[32], b[32];
+        bool disk, bucket;
+        rst_copy_kinds(st, &disk, &bucket);
         fputs("<p class=\"storage\">", f);
-        say(f,
-            _("The backups take %s on the backup server's disk; a copy on a disk or in a "
-              "bucket needs about as much, with its recovery kit. The newest generations hold "
-              "%s of files."),
-            bkp_size_text(a, sizeof(a), stored), bkp_size_text(b, sizeof(b), newest));
+        say(f, _("The backups take %s on the backup server's disk."),
+            bkp_size_text(a, sizeof(a), stored));
+        /* Each sentence after the first with its space, as a language puts one. */
+        if (disk || bucket)
+            say(f, "%s",
+                disk && bucket ? _(" A copy on a disk or in a bucket needs about as much, with "
+                                   "its recovery kit.")
+                : disk         ? _(" A copy on a disk needs about as much, with its recovery kit.")
+                               : _(" A copy in a bucket needs about as much."));
+        say(f, _(" A restore of everything writes %s."), bkp_size_text(b, sizeof(b), newest));
         fputs("</p>\n", f);
     }
     media_sizes(f, st);
