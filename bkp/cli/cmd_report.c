@@ -103,6 +103,21 @@ static int record_report(cli *c, const char *text, time_t from, time_t to, bool 
 
 int cli_audit_report(cli *c)
 {
+    /* A disk's copy carries its own log (what was done with the disk) and
+     * the server's as its last rotation left it: neither is the server's
+     * record of its nights, which the report judges. */
+    char *mount = NULL;
+    const char *repo = cli_repo_path(c);
+    if (repo && cli_repo_on_medium(repo, &mount)) {
+        bkp_error(_("%s is the copy on a backup disk (at %s): an evidence report is made on the "
+                    "server whose repository it is. The server's audit log as the disk's last "
+                    "rotation left it: `bkp audit show --repo %s --public-key FINGERPRINT` lists "
+                    "it, `bkp audit verify --repo %s --public-key FINGERPRINT` checks it (the "
+                    "fingerprint on the disk's label or the key sheet)"),
+                  repo, mount, repo, repo);
+        free(mount);
+        return EXIT_USAGE;
+    }
     pol_policy *p = cli_policy(c);
     time_t now = bkp_now();
     time_t to = c->period_to ? cli_parse_day(c->period_to, true) : now;

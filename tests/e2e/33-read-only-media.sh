@@ -125,6 +125,11 @@ ok "$BKP" dump ds:1 "$D/sub/b.txt" --from "$MNT" --key-from "$WORK/safe/paper.md
 cd - >/dev/null
 output_lacks "not a copy of" "a new server's repository is not an error when an old disk is read"
 output_has "bkp-journal-"
+# No evidence report of a disk's copy: its logs are not the server's nights.
+check_exit 2 "$BKP" audit report --repo "$MNT/repo" --key-from "$WORK/safe/paper.md" --policy "$WORK/new/policy.yaml" -o "$WORK/ev.md"
+output_has "an evidence report is made on the server whose repository it is"
+output_has "bkp audit show --repo $MNT/repo --public-key"
+[ -e "$WORK/ev.md" ] && flunk "a report was written of a disk's copy"
 ( cd "$WORK" && ok "$BKP" verify --media usb-a --policy "$POL" )
 # From a folder on the disk itself (the kit's folder, say): the journal goes
 # to $HOME, never onto the disk.
