@@ -79,7 +79,8 @@ R=$OUT
 grep -q "^# バックアップと復旧の証跡 — チェックリスト項目 3-② — さくら診療所" <<<"$R" ||
     flunk "the report should be in the policy's language with the facility's name: $(head -3 <<<"$R")"
 grep -q "回答: はい" <<<"$R" || flunk "the report should answer はい"
-grep -q "リポジトリの作成から" <<<"$R" || flunk "the report should say the period starts at the repository's creation"
+grep -q "リポジトリの作成から。このリポジトリの記録はそこから始まります" <<<"$R" || flunk "the report should say the period starts at the repository's creation, where its records begin"
+grep -q "バックアップの対象がありません" <<<"$R" && flunk "the report should not claim nothing was backed up before the repository (a new one after a loss)"
 grep -q "立会いあり（確認者 山田 (システム担当)）" <<<"$R" || flunk "the drill should be told apart as attended, with who attested"
 for role in 作成者 確認者 承認者; do
     grep -q "| $role |" <<<"$R" || flunk "the report should have a line for the $role to sign"

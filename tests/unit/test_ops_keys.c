@@ -372,6 +372,8 @@ static void test_paper_document(void **state)
     assert_null(strstr(doc, "<本院>"));
     assert_non_null(strstr(doc, "<svg xmlns="));
     assert_non_null(strstr(doc, "</html>\n"));
+    /* How to use it, where bkp asks for the passphrase. */
+    assert_non_null(strstr(doc, "<code>--key-from -</code>"));
     ops_key_sheet_doc_free(doc);
     sodium_memzero(m, sizeof(m));
     sodium_memzero(&s, sizeof(s));
