@@ -483,6 +483,9 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended);
 
 /* bkp audit report (cmd_report.c). */
 int cli_audit_report(cli *c);
+/* Say that `repo`, a disk's copy, gets no evidence report, and what lists
+ * and checks the log it carries. */
+void cli_report_of_copy(const char *repo);
 
 int cmd_init(cli *c);
 int cmd_backup(cli *c);

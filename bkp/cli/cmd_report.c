@@ -17,14 +17,17 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
+#include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/media/copy.h"
 #include "bkp/ops/report.h"
 #include "bkp/report/evidence.h"
 #include "restore/runbook.h"
@@ -101,21 +104,38 @@ static int record_report(cli *c, const char *text, time_t from, time_t to, bool 
     return ex;
 }
 
+void cli_report_of_copy(const char *repo)
+{
+    bkp_error(_("%s is a copy of a repository from a backup disk: an evidence report is made on "
+                "the server whose repository it is. The server's audit log as the disk's last "
+                "rotation left it: `bkp audit show --repo %s --public-key FINGERPRINT` lists it, "
+                "`bkp audit verify --repo %s --public-key FINGERPRINT` checks it (the fingerprint "
+                "on the disk's label or the key sheet)"),
+              repo, repo, repo);
+}
+
+/* Is the repository open a disk's copy, wherever it is now (copied off the
+ * disk, mounted elsewhere)? Its signed log marker says so, or, before the
+ * copy had a log of its own, the server's log a rotation left in it: a
+ * primary has its log from `bkp init` on, never that copy. */
+static bool a_copy(const bkp_repo *r)
+{
+    char *medium = NULL, *copy = bkp_repo_subpath(r, BKP_AUDIT_COPY);
+    int role = bkp_audit_role(r, &medium);
+    bool yes = role == BKP_AUDIT_MEDIUM || (role == BKP_AUDIT_NONE && copy && !access(copy, F_OK));
+    free(medium);
+    free(copy);
+    return yes;
+}
+
 int cli_audit_report(cli *c)
 {
     /* A disk's copy carries its own log (what was done with the disk) and
      * the server's as its last rotation left it: neither is the server's
-     * record of its nights, which the report judges. */
-    char *mount = NULL;
-    const char *repo = cli_repo_path(c);
-    if (repo && cli_repo_on_medium(repo, &mount)) {
-        bkp_error(_("%s is the copy on a backup disk (at %s): an evidence report is made on the "
-                    "server whose repository it is. The server's audit log as the disk's last "
-                    "rotation left it: `bkp audit show --repo %s --public-key FINGERPRINT` lists "
-                    "it, `bkp audit verify --repo %s --public-key FINGERPRINT` checks it (the "
-                    "fingerprint on the disk's label or the key sheet)"),
-                  repo, mount, repo, repo);
-        free(mount);
+     * record of its nights, which the report judges. (A copy named where
+     * it lies on its disk is refused before a key is asked for: main.c.) */
+    if (c->ro && a_copy(c->ro)) {
+        cli_report_of_copy(bkp_repo_path(c->ro));
         return EXIT_USAGE;
     }
     pol_policy *p = cli_policy(c);

@@ -211,8 +211,8 @@ static void foreign_remind(const rst_status *s)
 {
     for (size_t i = 0; i < s->nmedia; i++) {
         const rst_medium *m = &s->media[i];
-        const char *path = m->other_repository[0] ? m->path : NULL;
-        if (path)
+        const char *path = m->path;
+        if (rst_medium_foreign_said(s, i))
             printf(_("The disk at %s is not %s: its label is of another repository (%.8s), an "
                      "old disk or another server's. This server neither writes it nor counts it; "
                      "while it is connected, what it holds is within reach of anything on this "

@@ -564,11 +564,14 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
      * judges the server's repository, is refused before any key is asked
      * for, with what to do with the disk instead. */
     bool writes = lock == CLI_LOCK_WRITER || lock == CLI_LOCK_CYCLE || lock == CLI_LOCK_PRUNE;
-    if ((cmd->primary_only || writes) && (c->repo || getenv("BKP_REPO"))) {
+    bool report = !strcmp(cmd->name, "audit") && c->nargs && !strcmp(c->args[0], "report");
+    if ((cmd->primary_only || writes || report) && (c->repo || getenv("BKP_REPO"))) {
         char *mount = NULL;
         const char *repo = cli_repo_path(c);
         if (repo && cli_repo_on_medium(repo, &mount)) {
-            if (writes)
+            if (report)
+                cli_report_of_copy(repo);
+            else if (writes)
                 bkp_error(_("%s is the copy on a backup disk (at %s), not the server's "
                             "repository: bkp writes to a disk's copy only when it rotates to it. "
                             "Give the server's repository (--repo, or the policy's); restore from "

@@ -266,7 +266,19 @@ bool bkp_medium_folder(const char *repo)
     return found;
 }
 
+static int read_label(const char *path, bkp_label *out, bool say);
+
 int bkp_label_read(const char *path, bkp_label *out)
+{
+    return read_label(path, out, true);
+}
+
+int bkp_label_read_quiet(const char *path, bkp_label *out)
+{
+    return read_label(path, out, false);
+}
+
+static int read_label(const char *path, bkp_label *out, bool say)
 {
     char *file = bkp_path_join(path, BKP_LABEL_FILE);
     bkp_buf data;
@@ -280,14 +292,15 @@ int bkp_label_read(const char *path, bkp_label *out)
     if (rc == -EFBIG)
         rc = -EBADMSG; /* read no further: a label is a few hundred bytes */
     else if (rc) {
-        if (rc != -ENOENT)
+        if (rc != -ENOENT && say)
             bkp_error(_("cannot read the label %s: %s"), file ? file : path, bkp_strerror(rc));
         goto out;
     }
     /* Every field is checked here, once: the callers compare names and
      * UUIDs and print them, and a label is whatever the medium says. */
     if (rc || (rc = bkp_label_parse(data.data, data.len, out))) {
-        bkp_error(_("%s is not a bkp label (damaged, or written by something else): the medium "
+        if (say)
+            bkp_error(_("%s is not a bkp label (damaged, or written by something else): the medium "
                     "is not used. Relabel it with `bkp media label %s --name NAME --force` if it "
                     "is yours"),
                   file, path);

@@ -93,6 +93,9 @@ bool bkp_label_ours(const bkp_label *l, const bkp_label *registered, const uint8
  * is none, -EBADMSG when it is not a valid label (logged, naming the file and
  * how to relabel the medium). */
 int bkp_label_read(const char *path, bkp_label *out);
+/* The same, nothing logged: for a second look at a label another step of
+ * the same command reads and reports. */
+int bkp_label_read_quiet(const char *path, bkp_label *out);
 /* Write `l` onto the medium at `path`, durably; an existing label is
  * replaced only with `replace` (-EEXIST otherwise). */
 int bkp_label_write(const char *path, const bkp_label *l, bool replace)

@@ -265,8 +265,12 @@ json_t *bkp_media_entry_json(const bkp_media_entry *e)
     if (!bad && e->bytes)
         bad = json_object_set_new(j, "bytes", json_integer((json_int_t)e->bytes));
     if (!bad && e->has_free)
-        bad = json_object_set_new(j, "free_after", json_integer((json_int_t)e->free_after)) ||
-              json_object_set_new(j, "wrote", json_integer((json_int_t)e->wrote));
+        bad = json_object_set_new(j, "free_after",
+                                  json_integer(e->free_after > INT64_MAX ? INT64_MAX
+                                                                         : (json_int_t)e->free_after)) ||
+              json_object_set_new(j, "wrote", json_integer(e->wrote > INT64_MAX
+                                                               ? INT64_MAX
+                                                               : (json_int_t)e->wrote));
     if (!bad && e->sealed)
         bad = json_object_set_new(
             j, "sealed", json_string(e->sealed == BKP_SEALED_IMMUTABLE ? "immutable" : "mode"));

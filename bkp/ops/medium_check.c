@@ -22,22 +22,38 @@ bool ops_medium_here(const bkp_repo *r, const pol_medium *pm)
     return !strcmp(label.name, pm->name) && (!r || !strcmp(label.repository, bkp_repo_uuid(r)));
 }
 
-bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37])
+bool ops_label_foreign(const bkp_repo *r, const char *path, char repository[37])
 {
     bkp_label label;
-    if (!r || !pm->offline || !pm->path || !pol_type_at_path(pm->type) ||
-        bkp_label_read(pm->path, &label) || !strcmp(label.repository, bkp_repo_uuid(r)))
+    char fp[BKP_FINGERPRINT_LEN];
+    if (!r || !path || bkp_label_read_quiet(path, &label) ||
+        !strcmp(label.repository, bkp_repo_uuid(r)))
+        return false;
+    bkp_pubkey_fingerprint(bkp_repo_sign_pk(r), fp);
+    if (label.fingerprint[0] && !strcmp(label.fingerprint, fp))
         return false;
     memcpy(repository, label.repository, 37);
     return true;
 }
 
+/* Is `path` a file system other than `r`'s (a disk mounted there)? */
+static bool other_fs(const bkp_repo *r, const char *path)
+{
+    struct stat here, repo;
+    return !stat(path, &here) && S_ISDIR(here.st_mode) && !stat(bkp_repo_path(r), &repo) &&
+           here.st_dev != repo.st_dev;
+}
+
+bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37])
+{
+    return r && pm->offline && pm->path && pol_type_at_path(pm->type) && other_fs(r, pm->path) &&
+           ops_label_foreign(r, pm->path, repository);
+}
+
 /* Is the label at `pm`'s path its own, on a file system other than `r`'s? */
 static bool plugged_in(const bkp_repo *r, const pol_medium *pm)
 {
-    struct stat here, repo;
-    return !stat(pm->path, &here) && S_ISDIR(here.st_mode) && !stat(bkp_repo_path(r), &repo) &&
-           here.st_dev != repo.st_dev && ops_medium_here(r, pm);
+    return other_fs(r, pm->path) && ops_medium_here(r, pm);
 }
 
 /* What the registry of `r` says of each medium of `p`: the states without

@@ -72,9 +72,14 @@ const ops_connected *ops_connected_find(const ops_connected *v, size_t n, const 
  * of `r` (NULL: any; a drill without the primary)? Reads the label only. */
 bool ops_medium_here(const bkp_repo *r, const pol_medium *pm);
 
-/* Is a disk of another repository than `r` at off-line medium `pm`'s path
- * (an old disk after a new start, another server's)? Its label's
- * repository into `repository` when so. Reads the label only. */
+/* Is the label at `path` another repository's: another repository's UUID
+ * and, where the label names one, another key's fingerprint (a label with
+ * this repository's key and another UUID is forged, not foreign)? That
+ * repository's UUID into `repository` when so. Reads the label, quietly. */
+bool ops_label_foreign(const bkp_repo *r, const char *path, char repository[37]);
+/* Is a disk of another repository mounted at off-line medium `pm`'s path
+ * (an old disk after a new start, another server's: ops_label_foreign, on
+ * a file system other than `r`'s)? */
 bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37]);
 
 #endif

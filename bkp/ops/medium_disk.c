@@ -180,8 +180,9 @@ static void after(ops_rotation *t)
     if (!t->in->prune_first) /* else done before the copy */
         (void)prune_copy(t, false);
     verify_copy(t);
-    if ((t->out->has_free = !statvfs(t->in->path, &fs)))
-        t->out->free_after = (uint64_t)fs.f_bavail * fs.f_frsize;
+    if ((t->out->has_free = !statvfs(t->in->path, &fs)) &&
+        __builtin_mul_overflow((uint64_t)fs.f_bavail, (uint64_t)fs.f_frsize, &t->out->free_after))
+        t->out->free_after = INT64_MAX; /* past any disk: room enough */
 }
 
 /* Sealed objects on a medium are read-only by mode; where the file system

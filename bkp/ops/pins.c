@@ -13,6 +13,7 @@
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/media/pin.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/audit/verify.h"
 
 /* The pin of medium `name`: from the medium at `path` when it is there and
@@ -23,10 +24,9 @@
 static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, bool *on_medium)
 {
     bkp_pin *p = NULL;
-    bkp_label label;
-    char kept[96];
-    bool other = path && !bkp_label_read(path, &label) && strcmp(label.repository, bkp_repo_uuid(r));
-    char *file = path && !other ? bkp_path_join(path, BKP_PIN_FILE) : NULL;
+    char kept[96], other[37];
+    char *file = path && !ops_label_foreign(r, path, other) ? bkp_path_join(path, BKP_PIN_FILE)
+                                                           : NULL;
     int rc = file ? bkp_pin_read(r, file, &p) : -ENOENT;
     *on_medium = false;
     if (rc == -EBADMSG)

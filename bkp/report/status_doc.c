@@ -9,6 +9,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/json_in.h"
 #include "bkp/io/text.h"
+#include "bkp/media/label.h"
 
 double rst_storage_ratio(const rst_storage *s)
 {
@@ -228,9 +229,21 @@ void rst_copy_kinds(const rst_status *s, bool *disk, bool *bucket)
     }
 }
 
+bool rst_medium_foreign_said(const rst_status *s, size_t i)
+{
+    const rst_medium *m = &s->media[i];
+    if (!m->other_repository[0] || !m->path)
+        return false;
+    for (size_t k = 0; k < i; k++)
+        if (s->media[k].other_repository[0] && s->media[k].path &&
+            !strcmp(s->media[k].path, m->path))
+            return false;
+    return true;
+}
+
 bool rst_medium_tight(const rst_medium *m)
 {
-    return m->has_free && m->wrote && m->free_after < m->wrote && m->unfinished != RST_FAILED;
+    return m->has_free && m->wrote && m->free_after < m->wrote && !m->full;
 }
 
 const char *rst_medium_why(const rst_medium *m, bool ja, const char *unsaid)
@@ -506,9 +519,7 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         bkp_jin_text(p, o, "other_repository", m->other_repository, sizeof(m->other_repository));
         if (m->other_repository[0])
             m->path = bkp_jin_str(p, o, "path");
-        if (m->other_repository[0] &&
-            (!m->path || strlen(m->other_repository) != 36 ||
-             strspn(m->other_repository, "0123456789abcdef-") != 36))
+        if (m->other_repository[0] && (!m->path || !bkp_medium_uuid_ok(m->other_repository)))
             bkp_jin_bad(p, -EBADMSG);
         int64_t room = bkp_jin_integer(p, o, "free_after", 0, INT64_MAX, -1);
         if ((m->has_free = room >= 0)) {

@@ -194,8 +194,9 @@ typedef struct rst_medium {
     char *path; /* NULL unless other_repository */
 } rst_medium;
 
-/* Whether medium `m`'s next rotation may not fit: its last one left less
- * room than it copied (and did not fail: a full disk is said as such). */
+/* Whether medium `m`'s next rotation may not fit: its last one that wrote
+ * left less room than it copied (unless one since failed with the disk
+ * full: that is said as such). */
 bool rst_medium_tight(const rst_medium *m);
 
 /* What a repository takes and stands for ("storage"), in bytes. */
@@ -226,6 +227,11 @@ typedef struct rst_status {
     rst_medium *media; /* in the policy's order */
     size_t nmedia;
 } rst_status;
+
+/* Whether medium `i` of `s` has a disk of another repository at its path,
+ * the first of the media at that path (two disks taking turns at one mount
+ * point are told of one such disk once). */
+bool rst_medium_foreign_said(const rst_status *s, size_t i);
 
 /* Which kinds of copy that take about the repository's size the policy
  * makes: on a disk (`*disk`), in a bucket (`*bucket`); an archive medium

@@ -496,7 +496,7 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
     for (size_t i = 0; i < st->nmedia; i++) {
         const rst_medium *m = &st->media[i];
         char room[32], wrote[32], when[64];
-        if (m->other_repository[0] && m->path) {
+        if (rst_medium_foreign_said(st, i)) {
             open_tag(f, "li class=\"todo late\"", "data-other-repository", m->medium);
             say(f,
                 _("The disk at %s is not %s but one of another repository (an old disk?): ask "

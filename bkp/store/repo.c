@@ -456,7 +456,9 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
         if ((rc = bkp_repo_keys_load(r, pass, passlen, pk)))
             goto fail;
     } else if (strcmp(r->uuid, like->uuid) || memcmp(pk, bkp_keys_sign_pk(like->keys), 32)) {
-        if (!(flags & BKP_REPO_ASKING))
+        /* Asked, another repository is an answer; the same UUID under
+         * another key is a copy or a primary tampered with, said always. */
+        if (!(flags & BKP_REPO_ASKING) || !strcmp(r->uuid, like->uuid))
             bkp_error(_("%s holds repository %s, not a copy of %s (%s); this medium belongs to "
                         "another repository"),
                       r->path, r->uuid, like->path, like->uuid);

@@ -74,7 +74,8 @@ enum {
      * cache/ is opened, read, written or removed (FORMAT §5a). */
     BKP_REPO_MEDIUM = 8,
     /* Given to bkp_repo_open_copy by a caller that asks whether `path` is a
-     * copy of `like`: another repository's -EXDEV is its answer, not logged. */
+     * copy of `like`: another repository's -EXDEV is its answer, not logged
+     * (the same UUID under another key is, as always). */
     BKP_REPO_ASKING = 16,
 };
 

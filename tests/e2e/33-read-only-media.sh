@@ -128,6 +128,7 @@ output_has "bkp-journal-"
 # No evidence report of a disk's copy: its logs are not the server's nights.
 check_exit 2 "$BKP" audit report --repo "$MNT/repo" --key-from "$WORK/safe/paper.md" --policy "$WORK/new/policy.yaml" -o "$WORK/ev.md"
 output_has "an evidence report is made on the server whose repository it is"
+output_lacks "passphrase"
 output_has "bkp audit show --repo $MNT/repo --public-key"
 [ -e "$WORK/ev.md" ] && flunk "a report was written of a disk's copy"
 ( cd "$WORK" && ok "$BKP" verify --media usb-a --policy "$POL" )

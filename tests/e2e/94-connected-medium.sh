@@ -199,7 +199,10 @@ output_has "not a mount point"
 # was lost and a new repository made.
 mkdir -p "$WORK/old"
 ok env -u BKP_POLICY "$BKP" init --repo "$WORK/old/repo"
-ok env -u BKP_POLICY "$BKP" media label "$WORK/usb" --name usb --type removable --location offsite --force --repo "$WORK/old/repo"
+truncate -s 16M "$WORK/old.img"
+mkfs.ext4 -q -F "$WORK/old.img"
+mount -o loop "$WORK/old.img" "$WORK/usb" || fail "cannot mount the old disk's image"
+ok env -u BKP_POLICY "$BKP" media label "$WORK/usb" --name usb --type removable --location offsite --repo "$WORK/old/repo"
 run_any "$BKP" status --policy "$WORK/quiet.yaml"
 output_has "The disk at $WORK/usb is not usb: its label is of another repository"
 output_lacks "forged"
@@ -208,5 +211,11 @@ jq -e '.media[] | select(.medium == "usb") | .other_repository | length == 36' <
     flunk "status --json should name the other repository of the disk at usb's path: $OUT"
 run_any "$BKP" status --policy "$WORK/quiet.yaml" --format html -o "$WORK/other.html"
 grep -q 'data-other-repository="usb"' "$WORK/other.html" || flunk "the page should say the disk at usb's path is another repository's"
+# Not mounted, a folder with such a label is no disk to unmount.
+umount "$WORK/usb"
+mkdir -p "$WORK/usb"
+ok env -u BKP_POLICY "$BKP" media label "$WORK/usb" --name usb --type removable --location offsite --force --repo "$WORK/old/repo"
+run_any "$BKP" status --policy "$WORK/quiet.yaml"
+output_lacks "is not usb"
 
 finish
