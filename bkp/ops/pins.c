@@ -18,17 +18,20 @@
 
 /* The pin of medium `name`: from the medium at `path` when it is there and
  * names this medium (two disks may take turns at one mount point), else
- * the primary's copy. A disk of another repository there (an old one, or
- * another server's: bkp status says so) is not read. NULL when there is
- * none yet. */
+ * the primary's copy. The pin of a disk of another repository there (an
+ * old one, or another server's: bkp status says so) is not ours, and not
+ * called forged. NULL when there is none yet. */
 static bkp_pin *load_pin(const bkp_repo *r, const char *name, const char *path, bool *on_medium)
 {
     bkp_pin *p = NULL;
     char kept[96], other[37];
-    char *file = path && !ops_label_foreign(r, path, other) ? bkp_path_join(path, BKP_PIN_FILE)
-                                                           : NULL;
+    char *file = path ? bkp_path_join(path, BKP_PIN_FILE) : NULL;
     int rc = file ? bkp_pin_read(r, file, &p) : -ENOENT;
     *on_medium = false;
+    /* Not this repository's pin: of a disk of another repository (its
+     * label says so, and bkp status), not a forgery of ours. */
+    if (rc == -EBADMSG && ops_label_foreign(r, path, other))
+        rc = -ENOENT;
     if (rc == -EBADMSG)
         bkp_warn(_("%s: damaged, forged or of another repository; it is not used (the primary's "
                    "copy of %s's pin is)"),
