@@ -203,9 +203,10 @@ truncate -s 16M "$WORK/old.img"
 mkfs.ext4 -q -F "$WORK/old.img"
 mount -o loop "$WORK/old.img" "$WORK/usb" || fail "cannot mount the old disk's image"
 ok env -u BKP_POLICY "$BKP" media label "$WORK/usb" --name usb --type removable --location offsite --repo "$WORK/old/repo"
+echo "not a pin of ours" >"$WORK/usb/BKP-PIN"
 run_any "$BKP" status --policy "$WORK/quiet.yaml"
 output_has "The disk at $WORK/usb is not usb: its label is of another repository"
-output_lacks "forged"
+output_lacks "forged" "another repository's pin should not be called forged"
 run_any "$BKP" status --policy "$WORK/quiet.yaml" --json
 jq -e '.media[] | select(.medium == "usb") | .other_repository | length == 36' <<<"$OUT" >/dev/null ||
     flunk "status --json should name the other repository of the disk at usb's path: $OUT"
