@@ -145,5 +145,13 @@ grep -q '^bkp_audit_head_ok 0' "$WORK/cut.prom" || flunk "a log cut short left b
 rm -f "$REPO/audit/log.jsonl"
 "$BKP" status --policy "$POL" --metrics "$WORK/gone.prom" >/dev/null 2>&1 || true
 grep -q '^bkp_audit_head_ok 0' "$WORK/gone.prom" || flunk "a deleted log left bkp_audit_head_ok at: $(grep audit_head "$WORK/gone.prom")"
+# A backup with the log gone is made all the same, and what is said of the
+# log does not read as if the backup had not been (it is sealed).
+before=$("$BKP" generations scans --policy "$POL" --json 2>/dev/null | jq length)
+check_exit 1 "$BKP" backup scans --policy "$POL" || true
+after=$("$BKP" generations scans --policy "$POL" --json 2>/dev/null | jq length)
+[ "$after" = $((before + 1)) ] || flunk "the backup with the log gone should be sealed all the same: $before then $after"
+output_has "This command's record was not written to it"
+output_lacks "Nothing was recorded"
 
 finish
