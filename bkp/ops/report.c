@@ -377,9 +377,12 @@ static void runbook_part(const ops_report_in *in, const pol_dataset *d, rb_ev_ru
                          bool *nomem)
 {
     rb_runbook *rb = NULL;
+    char stem[256];
     if (!d->runbook)
         return;
-    out->name = bkp_strdup_or(d->runbook, nomem);
+    /* By the name its drills' records give it, a path in the policy too. */
+    rb_runbook_stem(d->runbook, stem, sizeof(stem));
+    out->name = bkp_strdup_or(stem, nomem);
     if (!in->load_runbook(in->ctx, d->runbook, &rb)) {
         out->file = bkp_strdup_or(rb->file, nomem);
         out->title = bkp_strdup_or(rb->title, nomem);
