@@ -71,11 +71,18 @@ static int journal_verify(cli *c)
          * more often a slip of the pen than a journal forged whole (one
          * record edited leaves the others checking). */
         size_t sound = 0;
-        if (chk.first_bad == 1 && !c->ro &&
-            bkp_audit_each_sound(c->journal, pk, count_sound, &sound, NULL) >= 0 && !sound)
+        bool none = chk.first_bad == 1 &&
+                    bkp_audit_each_sound(c->journal, pk, count_sound, &sound, NULL) >= 0 && !sound;
+        if (none && !c->ro)
             bkp_error(_("not one record checks with the key given: compare it first, digit by "
                         "digit, with the paper it was copied from (the record of the day, or "
                         "the key sheet)"));
+        else if (none)
+            bkp_error(_("not one record checks with the key of repository %s: a journal of "
+                        "another repository (an old one, lost with its server) is checked with "
+                        "that repository's fingerprint, `bkp audit verify --journal %s "
+                        "--public-key \"…\"` (its key sheet)"),
+                      bkp_repo_uuid(c->ro), c->journal);
     } else if (c->ro) {
         printf(_("journal %s: %llu record(s), chain and signatures of repository %s intact\n"),
                c->journal, (unsigned long long)chk.records, bkp_repo_uuid(c->ro));

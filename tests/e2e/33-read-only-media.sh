@@ -125,6 +125,11 @@ ok "$BKP" dump ds:1 "$D/sub/b.txt" --from "$MNT" --key-from "$WORK/safe/paper.md
 cd - >/dev/null
 output_lacks "not a copy of" "a new server's repository is not an error when an old disk is read"
 output_has "bkp-journal-"
+# That journal checked on the new server without the old fingerprint: it
+# is said to be another repository's, and how to check it.
+journal=$(ls "$WORK/rw"/bkp-journal-*.jsonl | head -n 1)
+check_exit 1 "$BKP" audit verify --journal "$journal" --policy "$WORK/new/policy.yaml" || true
+output_has "a journal of another repository"
 # No evidence report of a disk's copy: its logs are not the server's nights.
 check_exit 2 "$BKP" audit report --repo "$MNT/repo" --key-from "$WORK/safe/paper.md" --policy "$WORK/new/policy.yaml" -o "$WORK/ev.md"
 output_has "an evidence report is made on the server whose repository it is"
