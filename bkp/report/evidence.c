@@ -481,6 +481,14 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
             if (d->slots_missed > d->nmissed)
                 bkp_strappend(line, sizeof(line), "%s…", _(", "));
         }
+        /* More backups than slots made: the reader of both rows asks why. */
+        long long runs = (long long)(d->backups_ok + d->backups_failed + d->backups_suspicious);
+        long long made = d->slots_missed <= d->slots ? (long long)(d->slots - d->slots_missed) : 0;
+        if (runs > made)
+            bkp_strappend(line, sizeof(line),
+                          _(" (%lld backup(s) beyond them: run by hand, or more than one in a "
+                            "slot)"),
+                          runs - made);
         rb_doc_row(doc, (const char *[]){_("Scheduled backups (under the current schedule)"), line, NULL});
     }
     snprintf(line, sizeof(line), "%lld", (long long)d->generations);
