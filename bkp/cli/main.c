@@ -64,6 +64,9 @@ typedef struct command {
      * disk's copy named with --repo is refused, before any key is asked
      * for, with what to do with a copy instead. */
     bool primary_only;
+    /* The same for some forms of a command only: true when the form given
+     * refuses a disk's copy `repo`, having said what to do instead. */
+    bool (*refuses_copy)(const cli *c, const char *repo);
     /* With --public-key the key the auditor pinned stands for `key`: no
      * passphrase, key file or sheet is read, and the repository is opened
      * with bkp_repo_open_public (nothing decrypted, nothing written). */
@@ -101,6 +104,15 @@ static bool generations_writes(const cli *c)
 static bool audit_writes(const cli *c)
 {
     return !c->public_key && arg_is(c, (const char *const[]){"restart", NULL});
+}
+
+/* An evidence report judges the server's nights, which a copy's logs are not. */
+static bool audit_refuses_copy(const cli *c, const char *repo)
+{
+    if (!arg_is(c, (const char *const[]){"report", NULL}))
+        return false;
+    cli_report_of_copy(repo);
+    return true;
 }
 
 /* The inspector's forms, with a journal (or a copy of the log) and the
@@ -282,6 +294,7 @@ static const command commands[] = {
      .run = cmd_audit,
      .needs = NEED_REPO,
      .writes = audit_writes,
+     .refuses_copy = audit_refuses_copy,
      .alone = audit_alone,
      .alone_checks = audit_alone_checks,
      .key = true,
@@ -564,27 +577,30 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
      * judges the server's repository, is refused before any key is asked
      * for, with what to do with the disk instead. */
     bool writes = lock == CLI_LOCK_WRITER || lock == CLI_LOCK_CYCLE || lock == CLI_LOCK_PRUNE;
-    bool report = !strcmp(cmd->name, "audit") && c->nargs && !strcmp(c->args[0], "report");
-    if ((cmd->primary_only || writes || report) && (c->repo || getenv("BKP_REPO"))) {
+    if ((cmd->primary_only || writes || cmd->refuses_copy) && (c->repo || getenv("BKP_REPO"))) {
         char *mount = NULL;
         const char *repo = cli_repo_path(c);
         if (repo && cli_repo_on_medium(repo, &mount)) {
-            if (report)
-                cli_report_of_copy(repo);
+            bool refused = true;
+            if (cmd->refuses_copy && cmd->refuses_copy(c, repo))
+                ; /* said */
             else if (writes)
                 bkp_error(_("%s is the copy on a backup disk (at %s), not the server's "
                             "repository: bkp writes to a disk's copy only when it rotates to it. "
                             "Give the server's repository (--repo, or the policy's); restore from "
                             "the disk with `bkp restore DATASET:latest TARGET --from %s`"),
                           repo, mount, mount);
-            else
+            else if (cmd->primary_only)
                 bkp_error(_("%s is the copy on a backup disk (at %s), not the server's "
                             "repository: `bkp %s` judges the server's. See what the copy holds "
                             "with `bkp generations --repo %s`; restore from it with `bkp restore "
                             "DATASET:latest TARGET --from %s`"),
                           repo, mount, cmd->name, repo, mount);
+            else
+                refused = false; /* this form reads a copy */
             free(mount);
-            return EXIT_USAGE;
+            if (refused)
+                return EXIT_USAGE;
         }
     }
     if (c->public_key) {
