@@ -19,6 +19,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
 #include "bkp/keys/sheet.h"
+#include "bkp/report/status_doc.h"
 #include "restore/procedure.h"
 
 /* One step of the report: the runbook's step and what became of it. */
@@ -118,5 +119,20 @@ size_t rb_record_count(const rb_report *r);
  * caller releases (json_decref) after writing the record; `rec` borrows
  * from them and from `r`. Figures NULL: out of memory. */
 void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec);
+
+/* The figures of a drill's or a restore's audit record (rb_record) read back
+ * typed: the one place their names are spelled for the records' readers
+ * (the status, the evidence report, the annex, `audit check`). Strings are
+ * borrowed from the record (valid while it is held); a figure absent, of
+ * another type or out of range reads as unsaid: NULL, -1, RST_UNSAID. */
+typedef struct rb_drill_figures {
+    const char *runbook, *attested_by, *read_from;
+    double seconds;                              /* the measured RTO */
+    int64_t rto_target;                          /* seconds; 0: none */
+    int64_t failed_step, not_rehearsed, damaged; /* as rb_record counts them */
+    rst_tri rto_met, attended;
+    bool key_recovery; /* the key sheets alone opened the key */
+} rb_drill_figures;
+void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f);
 
 #endif

@@ -876,3 +876,29 @@ json_t *bkp_audit_sheets(const bkp_sheets_used *u)
     return json_pack("{s:s, s:o, s:i, s:i, s:i}", "kind", "shares", "shares", numbers, "threshold",
                      u->threshold, "of", u->of, "typed", u->typed);
 }
+
+int bkp_audit_reports_set(json_t *fig, const bkp_strlist *paths, const bkp_strlist *sums)
+{
+    return json_object_set_new(fig, "reports", bkp_json_strlist(paths)) ||
+                   json_object_set_new(fig, "reports_sha256", bkp_json_strlist(sums))
+               ? -ENOMEM
+               : 0;
+}
+
+bool bkp_audit_names_report(const bkp_audit_entry *e, const char *sha256, const char *name)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(e->figures, sha256 ? "reports_sha256" : "reports"), i, v)
+    {
+        const char *t = json_string_value(v), *slash = t ? strrchr(t, '/') : NULL;
+        if (t && (sha256 ? !strcmp(t, sha256) : !strcmp(slash ? slash + 1 : t, name)))
+            return true;
+    }
+    return false;
+}
+
+bool bkp_audit_keeps_sums(const bkp_audit_entry *e)
+{
+    return json_is_array(json_object_get(e->figures, "reports_sha256"));
+}

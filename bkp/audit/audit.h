@@ -155,6 +155,11 @@ void bkp_audit_problem_text(const bkp_audit_problem *p, char *buf, size_t n);
  * {"kind": "paper"|"shares", "shares": [numbers], "threshold", "of",
  * "typed"} (never a secret). A new reference; NULL without memory. */
 json_t *bkp_audit_sheets(const bkp_sheets_used *u);
+/* The figures of a record that keeps report files (a drill's, an evidence
+ * report's), so that `bkp audit check FILE` tells a file as written from
+ * one changed since: "reports" (their paths) and "reports_sha256" (hex, in
+ * the same order), set in `fig`. 0, or -ENOMEM. */
+int bkp_audit_reports_set(json_t *fig, const bkp_strlist *paths, const bkp_strlist *sums);
 
 /* Put `p` into the JSON object `obj`: "code" and, when it has any, "detail"
  * (record, last_record, file, errno, time, earlier). */
@@ -263,6 +268,11 @@ typedef struct bkp_audit_entry {
  * json NULL, is nothing to release). */
 void bkp_audit_entry_hold(bkp_audit_entry *slot, const bkp_audit_entry *e);
 void bkp_audit_entry_release(bkp_audit_entry *slot);
+/* Whether record `e` (bkp_audit_reports_set) keeps a report of SHA-256 `sha256` (hex), or, `sha256`
+ * NULL, names a report file `name` (its last component); and whether it
+ * keeps its reports' SHA-256 at all (records of older versions do not). */
+bool bkp_audit_names_report(const bkp_audit_entry *e, const char *sha256, const char *name);
+bool bkp_audit_keeps_sums(const bkp_audit_entry *e);
 /* What a reader of the records is called with, until it returns non-zero. */
 typedef int (*bkp_audit_fn)(const bkp_audit_entry *e, void *ctx);
 

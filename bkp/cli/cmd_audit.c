@@ -20,6 +20,7 @@
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/audit/verify.h"
+#include "restore/drill_report.h"
 
 /* --against FILE, or a disk medium's name: the copy of the log it carries. */
 static char *against_path(cli *c)
@@ -397,30 +398,17 @@ typedef struct check_ctx {
     bkp_audit_entry named; /* else the last that names a report of this name */
 } check_ctx;
 
-static bool in_list(const json_t *list, const char *s, bool base)
-{
-    size_t i;
-    json_t *v;
-    json_array_foreach(list, i, v)
-    {
-        const char *t = json_string_value(v), *slash = t ? strrchr(t, '/') : NULL;
-        if (t && !strcmp(base && slash ? slash + 1 : t, s))
-            return true;
-    }
-    return false;
-}
-
 static int check_one(const bkp_audit_entry *e, void *ctx)
 {
     check_ctx *k = ctx;
-    if (in_list(json_object_get(e->figures, "reports_sha256"), k->sum, false)) {
+    if (bkp_audit_names_report(e, k->sum, NULL)) {
         if (!k->found.json) /* the first: the drill that wrote it */
             bkp_audit_entry_hold(&k->found, e);
         else
             bkp_strappend(k->more, sizeof(k->more), ", #%llu", (unsigned long long)e->seq);
         return 0;
     }
-    if (in_list(json_object_get(e->figures, "reports"), k->base, true)) {
+    if (bkp_audit_names_report(e, NULL, k->base)) {
         bkp_audit_entry_hold(&k->named, e);
     }
     return 0;
@@ -430,10 +418,12 @@ static void check_said(const cli *c, const char *file, const check_ctx *k, const
 {
     const bkp_audit_entry *r = k->found.json ? &k->found : k->named.json ? &k->named : NULL;
     const json_t *fig = r ? r->figures : NULL;
-    const char *runbook = json_string_value(json_object_get(fig, "runbook"));
-    const char *who = json_string_value(json_object_get(fig, "attested_by"));
+    rb_drill_figures drill = {0};
+    if (r)
+        rb_drill_figures_read(r, &drill);
+    const char *runbook = drill.runbook, *who = drill.attested_by;
     long long seq = r ? (long long)r->seq : 0;
-    bool old = k->named.json && !json_object_get(fig, "reports_sha256");
+    bool old = k->named.json && !bkp_audit_keeps_sums(r);
     const char *outcome = !r ? NULL : r->ok ? "ok" : "failed";
     if (c->json) {
         cli_print_json(json_pack("{s:s, s:s, s:b, s:b, s:o, s:s?, s:s?, s:s?, s:o}", "file", file,

@@ -90,8 +90,13 @@ static int record_report(cli *c, const char *text, time_t from, time_t to, bool 
     char *real = realpath(c->output, NULL);
     bkp_iso_time(f, sizeof(f), from);
     bkp_iso_time(t, sizeof(t), to);
-    json_t *fig = json_pack("{s:[s], s:[s], s:s, s:s, s:b}", "reports", real ? real : c->output,
-                            "reports_sha256", hex, "from", f, "to", t, "answer", answer);
+    char *path = real ? real : (char *)c->output, *sumv = hex;
+    bkp_strlist paths = {&path, 1}, sums = {&sumv, 1};
+    json_t *fig = json_pack("{s:s, s:s, s:b}", "from", f, "to", t, "answer", answer);
+    if (fig && bkp_audit_reports_set(fig, &paths, &sums)) {
+        json_decref(fig);
+        fig = NULL;
+    }
     bkp_audit_rec rec = {.op = "report", .figures = fig};
     c->journal_near = c->output; /* a copy's: beside the report, where audit check looks */
     int ex = fig ? cli_audit(c, &rec) : EXIT_FAILED;

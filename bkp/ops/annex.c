@@ -10,24 +10,21 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "restore/drill_report.h"
 
 typedef struct gather {
     rst_annex_facts *f;
     bool nomem;
 } gather;
 
-/* The record `rec` as cited: its time, and how it went. */
+/* The record `e` as cited: its time, and how it went; a rotation's whether
+ * it was refused, a drill's what it measured. */
 static rst_cited cited(const bkp_audit_entry *e)
 {
-    json_t *secs = json_object_get(e->figures, "seconds");
-    json_t *met = json_object_get(e->figures, "rto_met");
-    return (rst_cited){.time = e->time,
-                       .ok = e->ok,
-                       .refused = json_is_true(json_object_get(e->figures, "refused")),
-                       .seconds = json_is_number(secs) ? json_number_value(secs) : -1,
-                       .rto_met = json_is_true(met)    ? RST_YES
-                                  : json_is_false(met) ? RST_NO
-                                                       : RST_UNSAID};
+    rst_cited c = {.time = e->time, .ok = e->ok, .seconds = -1, .rto_met = RST_UNSAID};
+    if (!strcmp(e->op, "rotate"))
+        c.refused = json_is_true(json_object_get(e->figures, "refused"));
+    return c;
 }
 
 static rst_annex_runbook *runbook_named(rst_annex_facts *f, const char *name)
@@ -54,10 +51,14 @@ static int collect(const bkp_audit_entry *e, void *ctx)
     const char *op = e->op;
     rst_annex_medium *m = medium_named(g->f, e->medium);
     if (!strcmp(op, "drill")) {
-        rst_annex_runbook *rb =
-            runbook_named(g->f, json_string_value(json_object_get(e->figures, "runbook")));
-        if (rb)
+        rb_drill_figures fig;
+        rb_drill_figures_read(e, &fig);
+        rst_annex_runbook *rb = runbook_named(g->f, fig.runbook);
+        if (rb) {
             rb->drill = cited(e);
+            rb->drill.seconds = fig.seconds;
+            rb->drill.rto_met = fig.rto_met;
+        }
     } else if (!strcmp(op, "rotate") && m) {
         m->last = cited(e);
         if (m->last.ok) /* the last exchange that succeeded, apart from the last attempt */

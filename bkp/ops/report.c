@@ -14,6 +14,7 @@
 #include "bkp/keys/pubkey.h"
 #include "bkp/report/evidence.h"
 #include "policies/schedule.h"
+#include "restore/drill_report.h"
 
 typedef struct kept {
     bkp_audit_entry e;
@@ -236,13 +237,6 @@ static time_t captured_of(const bkp_audit_entry *r, const char *ds)
 
 /* ---- the records into the typed evidence (evidence_doc.h) ---- */
 
-/* A string member of `f` (a record's figures) copied, NULL when absent;
- * `*nomem` set when it could not be. */
-static char *dup_of(const json_t *f, const char *k, bool *nomem)
-{
-    return bkp_strdup_or(json_string_value(json_object_get(f, k)), nomem);
-}
-
 /* The audit record `r` as cited: its number, time and what it says. */
 static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
 {
@@ -251,48 +245,35 @@ static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
     e->medium = bkp_strdup_or(r->medium, nomem);
     e->generation = bkp_strdup_or(r->generation, nomem);
     e->error = bkp_strdup_or(r->error, nomem);
-    e->error_ja = dup_of(r->figures, "error_ja", nomem);
-}
-
-/* An integer figure, `none` when absent. */
-static int64_t figure_int(const json_t *f, const char *k, int64_t none)
-{
-    json_t *v = json_object_get(f, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : none;
-}
-
-static rst_tri figure_tri(const json_t *f, const char *k)
-{
-    json_t *v = json_object_get(f, k);
-    return json_is_true(v) ? RST_YES : json_is_false(v) ? RST_NO : RST_UNSAID;
+    e->error_ja = bkp_strdup_or(json_string_value(json_object_get(r->figures, "error_ja")), nomem);
 }
 
 /* Which kind of drill: a person attested it (and who), unattended (a
  * schedule's), or a key-recovery drill (the sheets alone). */
-static rb_ev_kind drill_kind(const json_t *f)
+static rb_ev_kind drill_kind(const rb_drill_figures *f)
 {
-    if (json_is_true(json_object_get(f, "key_recovery")))
+    if (f->key_recovery)
         return RB_EV_KEY_RECOVERY;
-    if (figure_tri(f, "attended") != RST_UNSAID)
-        return figure_tri(f, "attended") == RST_YES ? RB_EV_ATTENDED : RB_EV_UNATTENDED;
-    return figure_int(f, "not_rehearsed", 0) > 0 ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
+    if (f->attended != RST_UNSAID)
+        return f->attended == RST_YES ? RB_EV_ATTENDED : RB_EV_UNATTENDED;
+    return f->not_rehearsed > 0 ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
 }
 
 static void drill_of(const bkp_audit_entry *r, rb_ev_drill *d, bool *nomem)
 {
-    const json_t *f = r->figures, *secs = json_object_get(f, "seconds");
+    rb_drill_figures f;
+    rb_drill_figures_read(r, &f);
     entry_of(r, &d->e, nomem);
-    d->runbook = dup_of(f, "runbook", nomem);
-    d->seconds =
-        json_is_number(secs) && json_number_value(secs) >= 0 ? json_number_value(secs) : -1;
-    d->rto_target = figure_int(f, "rto_target_seconds", -1);
-    d->rto_met = figure_tri(f, "rto_met");
-    d->failed_step = figure_int(f, "failed_step", -1);
-    d->not_rehearsed = figure_int(f, "not_rehearsed", -1);
-    d->damaged = figure_int(f, "damaged", -1);
-    d->kind = drill_kind(f);
-    d->attested_by = dup_of(f, "attested_by", nomem);
-    d->read_from = dup_of(f, "read_from", nomem);
+    d->runbook = bkp_strdup_or(f.runbook, nomem);
+    d->seconds = f.seconds;
+    d->rto_target = f.rto_target;
+    d->rto_met = f.rto_met;
+    d->failed_step = f.failed_step;
+    d->not_rehearsed = f.not_rehearsed;
+    d->damaged = f.damaged;
+    d->kind = drill_kind(&f);
+    d->attested_by = bkp_strdup_or(f.attested_by, nomem);
+    d->read_from = bkp_strdup_or(f.read_from, nomem);
     d->user = bkp_strdup_or(r->user, nomem);
 }
 
@@ -496,7 +477,10 @@ static bool key_op(const bkp_audit_entry *r)
         if (is(r, ops[i]))
             return true;
     /* A key-recovery drill (drill.h) is a use of the sheets too. */
-    return is(r, "drill") && json_is_true(json_object_get(r->figures, "key_recovery"));
+    rb_drill_figures f = {0};
+    if (is(r, "drill"))
+        rb_drill_figures_read(r, &f);
+    return f.key_recovery;
 }
 
 static bool key_ops(const scan *s, rb_evidence *ev)

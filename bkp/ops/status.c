@@ -19,6 +19,7 @@
 #include "bkp/ops/medium_check.h"
 #include "bkp/report/status_page.h"
 #include "bkp/store/generation.h"
+#include "restore/drill_report.h"
 
 /* The last record of each kind that status reports, per data set, from
  * the sound part of the log only (bkp_audit_each_sound): a record appended
@@ -47,7 +48,10 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         l->first = e->time;
     if (!strcmp(op, "verify") && !e->medium)
         bkp_audit_entry_hold(&l->verify, e);
-    if (!strcmp(op, "drill") && e->ok && json_is_true(json_object_get(e->figures, "key_recovery")))
+    rb_drill_figures f = {0};
+    if (!strcmp(op, "drill"))
+        rb_drill_figures_read(e, &f);
+    if (e->ok && f.key_recovery)
         l->key_drill = e->time;
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name))
@@ -56,7 +60,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
             bkp_audit_entry_hold(&l->of[i].backup, e);
         else if (!strcmp(op, "drill"))
             bkp_audit_entry_hold(&l->of[i].drill, e);
-        if (!strcmp(op, "drill") && json_is_true(json_object_get(e->figures, "attended")))
+        if (f.attended == RST_YES)
             bkp_audit_entry_hold(&l->of[i].attended, e);
     }
     if (l->also)
@@ -105,26 +109,18 @@ static bool backup_event(const bkp_audit_entry *rec, rst_event *e)
     return !e->time || copy_str(&e->outcome, suspicious ? "suspicious" : rec->ok ? "ok" : "failed");
 }
 
-static rst_tri tri_of(const json_t *j)
-{
-    return json_is_boolean(j) ? (json_is_true(j) ? RST_YES : RST_NO) : RST_UNSAID;
-}
-
 /* A drill's time and outcome, with what it measured: the runbook, its
  * seconds and the target (0: none) it was held to. */
 static bool drill_of(const bkp_audit_entry *rec, rst_drill *d)
 {
-    const json_t *fig = rec->figures;
-    json_t *secs = json_object_get(fig, "seconds"),
-           *rto = json_object_get(fig, "rto_target_seconds");
-    *d = (rst_drill){.seconds = json_is_number(secs) ? json_number_value(secs) : -1,
-                     .rto_target = json_is_integer(rto) ? json_integer_value(rto) : -1,
-                     .rto_met = tri_of(json_object_get(fig, "rto_met")),
-                     .attended = tri_of(json_object_get(fig, "attended"))};
-    return event_of(rec, &d->when) &&
-           copy_str(&d->runbook, json_string_value(json_object_get(fig, "runbook"))) &&
-           copy_str(&d->read_from, json_string_value(json_object_get(fig, "read_from"))) &&
-           copy_str(&d->attested_by, json_string_value(json_object_get(fig, "attested_by")));
+    rb_drill_figures f;
+    rb_drill_figures_read(rec, &f);
+    *d = (rst_drill){.seconds = f.seconds,
+                     .rto_target = f.rto_target,
+                     .rto_met = f.rto_met,
+                     .attended = f.attended};
+    return event_of(rec, &d->when) && copy_str(&d->runbook, f.runbook) &&
+           copy_str(&d->read_from, f.read_from) && copy_str(&d->attested_by, f.attested_by);
 }
 
 static void words_of(const pol_status *out, rst_words *w)

@@ -2,7 +2,9 @@
  * Fuzz target: one line of the audit log as `audit verify` checks it
  * (bkp_audit_check_line). The input is checked as it is, then re-signed
  * with a fixed key in its canonical form, so that the checks behind the
- * signature (sequence, chain, canonical form) are reached too.
+ * signature (sequence, chain, canonical form) are reached too. Its
+ * figures are then read as a drill's are (rb_drill_figures_read) and
+ * searched for a report (bkp_audit_names_report).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
+#include "restore/drill_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -49,6 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             free(signed_line);
         }
         free(text);
+        bkp_audit_entry e = {.op = "drill", .figures = json_object_get(j, "figures")};
+        rb_drill_figures f;
+        rb_drill_figures_read(&e, &f);
+        (void)bkp_audit_names_report(&e, "00", NULL);
+        (void)bkp_audit_names_report(&e, NULL, "drill.ja.md");
+        (void)bkp_audit_keeps_sums(&e);
     }
     json_decref(j);
     return 0;

@@ -212,6 +212,35 @@ static void test_record_done(void **state)
     assert_false(json_is_true(json_object_get(fig, "attended")));
     assert_null(json_object_get(fig, "key_recovery"));
     assert_int_equal(json_is_true(json_object_get(fig, "rto_met")), report.rto_met);
+    /* Read back typed, as the status, the evidence and `audit check` do. */
+    bkp_audit_entry e = {.op = "drill", .figures = fig};
+    rb_drill_figures df;
+    rb_drill_figures_read(&e, &df);
+    assert_string_equal(df.runbook, "emr-db");
+    assert_int_equal(df.not_rehearsed, (int64_t)confirms(f->rb));
+    assert_int_equal(df.rto_met, report.rto_met ? RST_YES : RST_NO);
+    assert_int_equal(df.attended, RST_NO);
+    assert_null(df.attested_by);
+    assert_false(df.key_recovery);
+    assert_true(df.seconds >= 0);
+    assert_true(bkp_audit_names_report(&e, NULL, "drill.ja.md"));
+    assert_false(bkp_audit_names_report(&e, NULL, "drill.en.md"));
+    assert_false(bkp_audit_names_report(&e, "00", NULL));
+    assert_true(bkp_audit_keeps_sums(&e));
+    json_decref(fig);
+    /* Figures of other types, or out of range, read as unsaid. */
+    fig = json_pack("{s:s, s:i, s:i, s:I, s:s, s:[i]}", "seconds", "x", "rto_met", 1, "runbook", 5,
+                    "not_rehearsed", (json_int_t)-2, "attended", "yes", "reports", 7);
+    e.figures = fig;
+    rb_drill_figures_read(&e, &df);
+    assert_true(df.seconds < 0);
+    assert_int_equal(df.rto_met, RST_UNSAID);
+    assert_int_equal(df.attended, RST_UNSAID);
+    assert_null(df.runbook);
+    assert_int_equal(df.not_rehearsed, -1);
+    assert_int_equal(df.rto_target, -1);
+    assert_false(bkp_audit_names_report(&e, NULL, "7"));
+    assert_false(bkp_audit_keeps_sums(&e));
     json_decref(fig);
     /* A restore by runbook, attested, of a key-recovery kind, from the
      * off-line disk. */
@@ -238,6 +267,12 @@ static void test_record_done(void **state)
     assert_int_equal(json_integer_value(json_object_get(ks, "threshold")), 2);
     assert_int_equal(json_integer_value(json_object_get(ks, "of")), 3);
     assert_int_equal(json_integer_value(json_array_get(json_object_get(ks, "shares"), 1)), 3);
+    e.figures = fig;
+    rb_drill_figures_read(&e, &df);
+    assert_true(df.key_recovery);
+    assert_int_equal(df.attended, RST_YES);
+    assert_string_equal(df.attested_by, "佐藤");
+    assert_string_equal(df.read_from, "key_recovery");
     json_decref(fig);
     rb_report_clear(&report);
 }
