@@ -10,6 +10,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/ops/rotate_record.h"
 #include "restore/drill_report.h"
 
 typedef struct gather {
@@ -23,7 +24,7 @@ static rst_cited cited(const bkp_audit_entry *e)
 {
     rst_cited c = {.time = e->time, .ok = e->ok, .seconds = -1, .rto_met = RST_UNSAID};
     if (!strcmp(e->op, "rotate"))
-        c.refused = json_is_true(json_object_get(e->figures, "refused"));
+        c.refused = ops_rotation_refused(e);
     return c;
 }
 

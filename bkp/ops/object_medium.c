@@ -14,6 +14,7 @@
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/object_medium.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/ops/prune_medium.h"
 #include "policies/retention.h"
 #include "policies/schedule.h"
@@ -194,18 +195,12 @@ typedef struct proof {
  * editable. */
 static void note_governed(proof *p, const bkp_audit_entry *e)
 {
-    const json_t *fig = e->figures;
-    const char *lock = json_string_value(json_object_get(fig, "mode"));
-    if (strcmp(e->op, "rotate") || !e->medium || strcmp(e->medium, p->medium) || !lock ||
-        !strcmp(lock, "compliance"))
+    const char *lock = strcmp(e->op, "rotate") ? NULL : ops_rotation_lock(e), *g;
+    if (!lock || !e->medium || strcmp(e->medium, p->medium) || !strcmp(lock, "compliance"))
         return;
-    size_t i;
-    json_t *g;
-    json_array_foreach(json_object_get(fig, "generations"), i, g)
-    {
-        if (json_is_string(g))
-            json_object_set_new(p->governed, json_string_value(g), json_true());
-    }
+    for (size_t i = 0; (g = ops_rotation_generation(e, i)); i++)
+        if (*g)
+            json_object_set_new(p->governed, g, json_true());
 }
 
 /* The last probe of this medium's label: it alone counts. */

@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/report/evidence.h"
 #include "policies/schedule.h"
 #include "restore/drill_report.h"
@@ -210,29 +211,18 @@ static bool is(const bkp_audit_entry *r, const char *op)
     return !strcmp(r->op, op);
 }
 
+/* Does record `r` name data set `ds`: its own, or, a rotation's, among the
+ * generations it copied? */
 static bool names_dataset(const bkp_audit_entry *r, const char *ds)
 {
     if (r->dataset)
         return !strcmp(r->dataset, ds);
-    size_t i, l = strlen(ds);
-    json_t *g;
-    json_array_foreach(json_object_get(r->figures, "generations"), i, g)
-    {
-        const char *n = json_string_value(g);
-        if (n && !strncmp(n, ds, l) && n[l] == ':')
+    size_t l = strlen(ds);
+    const char *n;
+    for (size_t i = 0; is(r, "rotate") && (n = ops_rotation_generation(r, i)); i++)
+        if (!strncmp(n, ds, l) && n[l] == ':')
             return true;
-    }
     return false;
-}
-
-/* The capture time of the newest generation of `ds` a rotation left on its
- * medium (recorded since media exist), or 0. */
-static time_t captured_of(const bkp_audit_entry *r, const char *ds)
-{
-    const char *c =
-        json_string_value(json_object_get(json_object_get(r->figures, "captured"), ds));
-    time_t t = c ? bkp_iso_parse(c) : -1;
-    return t > 0 ? t : 0;
 }
 
 /* ---- the records into the typed evidence (evidence_doc.h) ---- */
@@ -325,7 +315,7 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
             entry_of(r, e, &tl->nomem);
     } else if (is(r, "rotate") && /* a failed one names no generation: it counts for the
                                        data sets the policy copies there */
-               (names_dataset(r, ds->name) || captured_of(r, ds->name) ||
+               (names_dataset(r, ds->name) || ops_rotation_captured(r, ds->name) ||
                 (!r->ok && pol_dataset_copies_to(ds, r->medium)))) {
         const char *m = r->medium;
         rb_ev_rotation *rot = pre ? NULL
@@ -333,11 +323,11 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
                                              sizeof(*rot), &tl->nomem);
         if (rot) {
             entry_of(r, &rot->e, &tl->nomem);
-            rot->refused = json_is_true(json_object_get(r->figures, "refused"));
+            rot->refused = ops_rotation_refused(r);
         }
         if (r->ok && offline_medium(s->p, m)) {
             /* The copy is as old as the generation it holds, not the rotation. */
-            time_t base = captured_of(r, ds->name) ? captured_of(r, ds->name) : t;
+            time_t base = ops_rotation_captured(r, ds->name) ? ops_rotation_captured(r, ds->name) : t;
             time_t start = tl->last_off ? tl->last_off : s->from;
             if (!pre && t - start > d->offline_gap)
                 d->offline_gap = t - start;

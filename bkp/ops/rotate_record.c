@@ -97,6 +97,30 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     return rc;
 }
 
+bool ops_rotation_refused(const bkp_audit_entry *e)
+{
+    return json_is_true(json_object_get(e->figures, "refused"));
+}
+
+const char *ops_rotation_lock(const bkp_audit_entry *e)
+{
+    return json_string_value(json_object_get(e->figures, "mode"));
+}
+
+const char *ops_rotation_generation(const bkp_audit_entry *e, size_t i)
+{
+    json_t *v = json_array_get(json_object_get(e->figures, "generations"), i);
+    return !v ? NULL : json_is_string(v) ? json_string_value(v) : "";
+}
+
+time_t ops_rotation_captured(const bkp_audit_entry *e, const char *ds)
+{
+    const char *c =
+        json_string_value(json_object_get(json_object_get(e->figures, "captured"), ds));
+    time_t t = c ? bkp_iso_parse(c) : -1;
+    return t > 0 ? t : 0;
+}
+
 int ops_held_add(ops_held *h, const bkp_gen *g)
 {
     char fin[32];

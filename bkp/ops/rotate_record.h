@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bkp/audit/audit.h"
 #include "bkp/store/generation.h"
 #include "bkp/media/kit.h"
 #include "bkp/media/registry.h"
@@ -49,6 +50,22 @@ void ops_rotate_figures_clear(ops_rotate_figures *f);
 int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const char *why,
                       const char *why_ja, bool refused, bkp_gen **pick, size_t np,
                       const ops_rotate_figures *fig);
+
+/* A rotation's record read back (its op "rotate"): the one place its
+ * figures' names are spelled for the log's readers (the evidence report,
+ * the annex, a bucket's proof). What is absent or of another type reads
+ * as unsaid. */
+/* Did it stop before it wrote anything? */
+bool ops_rotation_refused(const bkp_audit_entry *e);
+/* The lock its generations took on a bucket ("compliance", "governance");
+ * NULL: none said. */
+const char *ops_rotation_lock(const bkp_audit_entry *e);
+/* The `i`-th generation it copied ("DATASET:SEQ"; "" when that figure is
+ * not a string), NULL past the last. */
+const char *ops_rotation_generation(const bkp_audit_entry *e, size_t i);
+/* The capture time of the newest generation of `ds` it left on its medium
+ * (recorded since media exist), or 0. */
+time_t ops_rotation_captured(const bkp_audit_entry *e, const char *ds);
 
 /* What a medium holds, or took now, as its registry entry lists it. */
 typedef struct ops_held {

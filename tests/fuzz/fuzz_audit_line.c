@@ -3,8 +3,9 @@
  * (bkp_audit_check_line). The input is checked as it is, then re-signed
  * with a fixed key in its canonical form, so that the checks behind the
  * signature (sequence, chain, canonical form) are reached too. Its
- * figures are then read as a drill's are (rb_drill_figures_read) and
- * searched for a report (bkp_audit_names_report).
+ * figures are then read as a drill's (rb_drill_figures_read) and a
+ * rotation's are (ops_rotation_*), and searched for a report
+ * (bkp_audit_names_report).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
+#include "bkp/ops/rotate_record.h"
 #include "restore/drill_report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -58,6 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)bkp_audit_names_report(&e, "00", NULL);
         (void)bkp_audit_names_report(&e, NULL, "drill.ja.md");
         (void)bkp_audit_keeps_sums(&e);
+        for (size_t i = 0; ops_rotation_generation(&e, i) && i < 1000; i++)
+            ;
+        (void)ops_rotation_captured(&e, "ds");
+        (void)ops_rotation_refused(&e);
+        (void)ops_rotation_lock(&e);
     }
     json_decref(j);
     return 0;

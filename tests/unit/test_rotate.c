@@ -19,6 +19,7 @@
 
 #include "bkp/io/log.h"
 #include "bkp/ops/rotate_driver.h"
+#include "bkp/ops/rotate_record.h"
 
 #include "ops_repo.h"
 
@@ -251,6 +252,18 @@ static void test_stub_driver(void **state)
     assert_true(o.wrote);
     assert_int_equal(o.step, OPS_ROTATE_DONE);
     assert_int_equal(rotations(f), 1);
+    /* Its record read back as the evidence report and the annex read it. */
+    char *log = bkp_audit_path(f->r);
+    bkp_audit_entry rec;
+    assert_true(bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "rotate"}, &rec));
+    free(log);
+    assert_string_equal(ops_rotation_generation(&rec, 0), "emr:2");
+    assert_null(ops_rotation_generation(&rec, 1));
+    assert_true(ops_rotation_captured(&rec, "emr") > 0);
+    assert_int_equal(ops_rotation_captured(&rec, "pacs"), 0);
+    assert_false(ops_rotation_refused(&rec));
+    assert_null(ops_rotation_lock(&rec));
+    bkp_audit_entry_release(&rec);
     e = bkp_media_get(f->r, "mem");
     j = bkp_media_entry_json(e);
     char *after = json_dumps(j, JSON_SORT_KEYS);
