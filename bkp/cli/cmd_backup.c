@@ -10,6 +10,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/host/cmdenv.h"
 #include "bkp/host/remote.h"
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/remote_host.h"
 #include "bkp/audit/audit.h"
 #include "bkp/capture/capture.h"
@@ -74,40 +75,25 @@ static int audit_backup(cli *c, const pol_dataset *d, const char *dataset, const
                         const char *error, int ex)
 {
     char gen[96] = "", sched[64];
-    json_t *fig = json_object();
-    /* The schedule it ran under: the evidence report counts the nights
-     * asked for since the schedule was last changed (ops/report.c). */
-    if (d && d->schedule.kind != POL_SCHED_NONE)
-        json_object_set_new(fig, "schedule",
-                            json_string(pol_schedule_text(&d->schedule, sched, sizeof(sched))));
-    if (b->gen) {
-        const bkp_capture_stats *s = &b->stats;
+    ops_backup_figures f = {
+        .schedule = d && d->schedule.kind != POL_SCHED_NONE
+                        ? pol_schedule_text(&d->schedule, sched, sizeof(sched))
+                        : NULL,
+        .gen = b->gen,
+        .stats = &b->stats,
+        .seconds = b->seconds,
+        .unreadable = b->nerrors,
+        .suspicious = b->suspicious,
+        .stream = b->stream_ran ? &b->stream : NULL};
+    if (b->gen)
         bkp_gen_name(b->gen, gen, sizeof(gen));
-        json_object_set_new(fig, "files", json_integer((json_int_t)s->files));
-        json_object_set_new(fig, "bytes", json_integer((json_int_t)s->bytes));
-        json_object_set_new(fig, "bytes_read", json_integer((json_int_t)s->bytes_read));
-        json_object_set_new(fig, "bytes_new", json_integer((json_int_t)s->bytes_new));
-        json_object_set_new(fig, "stored_new", json_integer((json_int_t)s->stored_new));
-        json_object_set_new(fig, "milliseconds", json_integer((json_int_t)(b->seconds * 1000)));
-        json_object_set_new(fig, "unreadable", json_integer((json_int_t)b->nerrors));
-        json_object_set_new(fig, "suspicious", json_boolean(b->suspicious));
-        json_object_set_new(fig, "uuid", json_string(b->gen->uuid));
-    }
-    if (b->stream_ran)
-        json_object_set_new(fig, "stream",
-                            json_pack("{s:i, s:i, s:b, s:b, s:b, s:I}", "exit_code",
-                                      b->stream.exit_code, "signal", b->stream.signal, "timed_out",
-                                      b->stream.timed_out, "left_running", b->stream.left_running,
-                                      "held_open", b->stream.held_open, "milliseconds",
-                                      (json_int_t)(b->stream.seconds * 1000)));
-    bkp_audit_rec rec = {.op = "backup",
-                         .dataset = dataset,
+    bkp_audit_rec rec = {.dataset = dataset,
                          .generation = *gen ? gen : NULL,
                          .failed = ex != 0,
-                         .error = error,
-                         .figures = fig};
+                         .error = error};
+    ops_backup_rec(&f, &rec);
     int aex = cli_audit(c, &rec);
-    json_decref(fig);
+    json_decref(rec.figures);
     return ex ? ex : aex;
 }
 

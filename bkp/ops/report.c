@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/rotate_record.h"
 #include "bkp/report/evidence.h"
 #include "policies/schedule.h"
@@ -58,14 +59,6 @@ static bool offline_medium(const pol_policy *p, const char *name)
 {
     const pol_medium *m = name ? pol_medium_find(p, name) : NULL;
     return m && m->offline;
-}
-
-/* When backup record `e` began: its time is its end, less what it took. */
-static time_t began(const bkp_audit_entry *e)
-{
-    json_t *ms = json_object_get(e->figures, "milliseconds");
-    json_int_t took = json_is_integer(ms) ? json_integer_value(ms) / 1000 : 0;
-    return took > 0 && took < e->time ? e->time - (time_t)took : e->time;
 }
 
 /* Data set `name` of the policy's, by its place, or -1. */
@@ -168,13 +161,13 @@ static int collect(const bkp_audit_entry *e, void *ctx)
          k++) {
         const pol_dataset *d = &s->p->datasets[k];
         char now[64];
-        const char *was = json_string_value(json_object_get(e->figures, "schedule"));
+        const char *was = ops_backup_schedule(e);
         if (strcmp(d->name, e->dataset))
             continue;
         if (!was || strcmp(was, pol_schedule_text(&d->schedule, now, sizeof(now))))
             s->sched_since[k] = 0;
         else if (!s->sched_since[k])
-            s->sched_since[k] = began(e);
+            s->sched_since[k] = ops_backup_began(e);
     }
     /* In the log's order: a record dated inside the period that comes after
      * one past it (a clock set back) does not change what was held then. */
@@ -297,7 +290,7 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
     bool pre = k->before;
     time_t t = r->time;
     if (is(r, "backup") && names_dataset(r, ds->name) && !pre) {
-        bool susp = json_is_true(json_object_get(r->figures, "suspicious"));
+        bool susp = ops_backup_suspicious(r);
         d->backups_ok += r->ok && !susp;
         d->backups_failed += !r->ok && !susp;
         d->backups_suspicious += susp;
@@ -306,7 +299,7 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
          * failed); for the night it began on, not the one it ended on. */
         if (r->generation &&
             !bkp_grow((void **)&tl->made, &tl->cap_made, tl->nmade, sizeof(time_t), 8))
-            tl->made[tl->nmade++] = began(r);
+            tl->made[tl->nmade++] = ops_backup_began(r);
         else if (r->generation)
             tl->nomem = true;
         rb_ev_entry *e =

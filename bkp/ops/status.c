@@ -16,6 +16,7 @@
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/report/status_page.h"
 #include "bkp/store/generation.h"
@@ -93,18 +94,11 @@ static bool event_of(const bkp_audit_entry *rec, rst_event *e)
     return !e->time || copy_str(&e->outcome, rec->ok ? "ok" : "failed");
 }
 
-/* Did backup record `rec` seal a generation as suspicious? (It is recorded
- * failed.) */
-static bool sealed_suspicious(const bkp_audit_entry *rec)
-{
-    return json_is_true(json_object_get(rec->figures, "suspicious"));
-}
-
 /* The same of a backup: one sealed as suspicious is said as what it is
  * ("suspicious"). */
 static bool backup_event(const bkp_audit_entry *rec, rst_event *e)
 {
-    bool suspicious = sealed_suspicious(rec);
+    bool suspicious = ops_backup_suspicious(rec);
     e->time = rec->json ? rec->time : 0;
     return !e->time || copy_str(&e->outcome, suspicious ? "suspicious" : rec->ok ? "ok" : "failed");
 }
@@ -283,7 +277,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     s.suspect_elsewhere = w->suspect && strcmp(w->suspect, d->name) ? w->suspect : NULL;
     /* One sealed as suspicious is recorded failed; it is said as such. */
     s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok &&
-                        !sealed_suspicious(&last->backup);
+                        !ops_backup_suspicious(&last->backup);
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
     s.run_since = in->run_since                                    ? in->run_since

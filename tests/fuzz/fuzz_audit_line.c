@@ -3,8 +3,9 @@
  * (bkp_audit_check_line). The input is checked as it is, then re-signed
  * with a fixed key in its canonical form, so that the checks behind the
  * signature (sequence, chain, canonical form) are reached too. Its
- * figures are then read as a drill's (rb_drill_figures_read) and a
- * rotation's are (ops_rotation_*), and searched for a report
+ * figures are then read as a drill's (rb_drill_figures_read), a
+ * rotation's (ops_rotation_*) and a backup's are (ops_backup_*), and
+ * searched for a report
  * (bkp_audit_names_report).
  */
 #include <stddef.h>
@@ -17,6 +18,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/rotate_record.h"
 #include "restore/drill_report.h"
 
@@ -65,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)ops_rotation_captured(&e, "ds");
         (void)ops_rotation_refused(&e);
         (void)ops_rotation_lock(&e);
+        e.time = 1764000000;
+        (void)ops_backup_suspicious(&e);
+        (void)ops_backup_schedule(&e);
+        (void)ops_backup_began(&e);
     }
     json_decref(j);
     return 0;

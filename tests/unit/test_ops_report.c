@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/report.h"
 
 #include "ops_repo.h"
@@ -316,12 +317,50 @@ static void test_period_before_records(void **state)
     rst_status_clear(&status);
 }
 
+/* A backup's record as the program writes it, read back as the status and
+ * the report read it; a record without those figures reads as unsaid. */
+static void test_backup_record(void **state)
+{
+    (void)state;
+    bkp_gen g = {.uuid = "c0a57de8-f4c8-496e-a38e-a5bfba630036"};
+    bkp_capture_stats st = {.files = 3, .bytes = 100};
+    bkp_hook_result hr = {.exit_code = 0, .seconds = 1.5};
+    ops_backup_figures f = {.schedule = "daily 02:00",
+                            .gen = &g,
+                            .stats = &st,
+                            .seconds = 90.4,
+                            .suspicious = true,
+                            .stream = &hr};
+    bkp_audit_rec rec = {0};
+    ops_backup_rec(&f, &rec);
+    assert_string_equal(rec.op, "backup");
+    assert_non_null(rec.figures);
+    bkp_audit_entry e = {.op = "backup", .time = 1764000000, .figures = rec.figures};
+    assert_true(ops_backup_suspicious(&e));
+    assert_string_equal(ops_backup_schedule(&e), "daily 02:00");
+    assert_int_equal(ops_backup_began(&e), 1764000000 - 90);
+    assert_int_equal(json_integer_value(json_object_get(rec.figures, "files")), 3);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(rec.figures, "stream"), "milliseconds")),
+                     1500);
+    json_decref(rec.figures);
+    /* Nothing sealed, no schedule: no figures of a capture. */
+    ops_backup_rec(&(ops_backup_figures){.stats = &st}, &rec);
+    e.figures = rec.figures;
+    assert_int_equal(json_object_size(rec.figures), 0);
+    assert_false(ops_backup_suspicious(&e));
+    assert_null(ops_backup_schedule(&e));
+    assert_int_equal(ops_backup_began(&e), 1764000000);
+    json_decref(rec.figures);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_period_gathered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_before_records, setup, teardown),
         cmocka_unit_test(test_missed_nights),
+        cmocka_unit_test(test_backup_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
