@@ -790,15 +790,17 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
     char user[256];
     if (have)
         bkp_hex(hex, prev, 32);
+    /* The caller's figures are copied: the error in Japanese joins them. */
+    json_t *fig = rec->figures ? json_copy(rec->figures) : json_object();
+    if (fig && rec->error_ja && *rec->error_ja)
+        json_object_set_new(fig, "error_ja", bkp_json_bytes(rec->error_ja));
     json_t *j = json_pack(
-        "{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:O}", "seq", (json_int_t)(seq + 1),
+        "{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:o}", "seq", (json_int_t)(seq + 1),
         "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host", bkp_json_bytes(host), "uid",
         (json_int_t)getuid(), "user", bkp_user_name(user, sizeof(user)), "command",
         bkp_json_bytes(command_line ? command_line : "?"), "op", rec->op, "outcome",
         rec->failed ? "failed" : "ok", "prev", have ? json_string(hex) : json_null(), "figures",
-        rec->figures ? rec->figures : json_object());
-    if (j && !rec->figures)
-        json_decref(json_object_get(j, "figures")); /* "O" took a second reference */
+        fig);
     if (!j)
         return -ENOMEM;
     if (rec->dataset)

@@ -37,8 +37,9 @@ typedef struct bkp_audit_rec {
     const char *generation; /* "emr-db:42", may be NULL */
     const char *medium;     /* may be NULL */
     bool failed;
-    const char *error; /* may be NULL */
-    json_t *figures;   /* borrowed, may be NULL */
+    const char *error;    /* may be NULL */
+    const char *error_ja; /* the same in Japanese, for a Japanese reader (audit show); may be NULL */
+    json_t *figures;      /* borrowed, may be NULL */
 } bkp_audit_rec;
 
 /* The command line recorded with every record (set once, by main). */
@@ -258,7 +259,7 @@ typedef struct bkp_audit_entry {
     const char *dataset, *generation, *medium;
     bool ok;             /* outcome "ok" */
     const char *outcome; /* as written: "ok" or "failed" in what bkp wrote */
-    const char *error;
+    const char *error, *error_ja;
     const json_t *figures;                     /* an object, may be NULL */
     json_t *json; /* the record whole, for a reader that prints or keeps it */
 } bkp_audit_entry;

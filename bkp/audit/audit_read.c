@@ -201,6 +201,7 @@ static int hand_over(bkp_audit_fn fn, json_t *j, void *ctx)
                          .ok = outcome && !strcmp(outcome, "ok"),
                          .outcome = outcome,
                          .error = member(j, "error"),
+                         .error_ja = json_string_value(json_object_get(fig, "error_ja")),
                          .figures = json_is_object(fig) ? fig : NULL,
                          .json = j};
     return fn(&e, ctx);

@@ -325,7 +325,7 @@ static int show_one(const bkp_audit_entry *e, void *ctx)
     char fig[1024];
     figures_text(e->figures, " ", fig, sizeof(fig));
     const char *err = e->error;
-    const char *err_ja = json_string_value(json_object_get(e->figures, "error_ja"));
+    const char *err_ja = e->error_ja;
     if (err && err_ja && bkp_i18n_reader_japanese())
         err = err_ja;
     char seq[24];

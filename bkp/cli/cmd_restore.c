@@ -198,10 +198,11 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
      * reader of the log (audit show): a refusal of a target in use is not
      * the system's "File exists". */
     const char *why = d.rc == -EEXIST && !c->to_archive ? N_("the target was not empty") : NULL;
-    if (fig && why) {
+    char why_ja[256] = "";
+    if (why) {
         bkp_i18n_saved saved;
         bkp_i18n_begin(&saved, "ja");
-        json_object_set_new(fig, "error_ja", json_string(_(why)));
+        snprintf(why_ja, sizeof(why_ja), "%s", _(why));
         bkp_i18n_end(&saved);
     }
     bkp_audit_rec rec = {.op = "restore",
@@ -209,7 +210,8 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
                          .generation = bkp_gen_name(g, name, sizeof(name)),
                          .failed = ex != 0,
                          .figures = fig,
-                         .error = why ? why : d.rc < 0 ? bkp_strerror_en(d.rc) : NULL};
+                         .error = why ? why : d.rc < 0 ? bkp_strerror_en(d.rc) : NULL,
+                         .error_ja = why_ja};
     int aex = cli_record(c, r, staged, &rec);
     if (c->json && fig)
         print_json(c, &d, fig, name, ex);

@@ -228,7 +228,7 @@ static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
     e->medium = bkp_strdup_or(r->medium, nomem);
     e->generation = bkp_strdup_or(r->generation, nomem);
     e->error = bkp_strdup_or(r->error, nomem);
-    e->error_ja = bkp_strdup_or(json_string_value(json_object_get(r->figures, "error_ja")), nomem);
+    e->error_ja = bkp_strdup_or(r->error_ja, nomem);
 }
 
 /* Which kind of drill: a person attested it (and who), unattended (a

@@ -84,14 +84,13 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
     json_object_set_new(fig, "captured", captured);
     if (failed && refused) /* stopped before it wrote: the medium is as it was */
         json_object_set_new(fig, "refused", json_true());
-    if (failed && why_ja && *why_ja) /* the error's words for a Japanese reader */
-        json_object_set_new(fig, "error_ja", json_string(why_ja));
     bkp_audit_rec rec = {.op = "rotate",
                          .medium = medium,
                          .failed = failed,
                          .figures = fig,
                          .error = failed ? (why && *why ? why : "see the messages of bkp rotate")
-                                         : NULL};
+                                         : NULL,
+                         .error_ja = failed ? why_ja : NULL};
     int rc = bkp_audit_append(primary, &rec);
     json_decref(fig);
     return rc;

@@ -293,6 +293,15 @@ static void test_stub_driver(void **state)
     assert_true(e->attempt.failed && e->attempt.ended > 0);
     assert_non_null(strstr(e->attempt.why, "the medium is full"));
     bkp_media_free(e);
+    /* Its record says why, in English and in Japanese. */
+    log = bkp_audit_path(f->r);
+    assert_true(bkp_audit_last(log, NULL, &(bkp_audit_query){.op = "rotate"}, &rec));
+    free(log);
+    assert_false(rec.ok);
+    assert_non_null(rec.error);
+    assert_non_null(rec.error_ja);
+    assert_string_not_equal(rec.error, rec.error_ja);
+    bkp_audit_entry_release(&rec);
     /* Measured: noted in the registry; then a rotation whose measure fails
      * leaves none, never the older figure beside the new date. */
     stub_bytes = 4096;
