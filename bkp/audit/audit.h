@@ -274,6 +274,12 @@ void bkp_audit_entry_release(bkp_audit_entry *slot);
  * keeps its reports' SHA-256 at all (records of older versions do not). */
 bool bkp_audit_names_report(const bkp_audit_entry *e, const char *sha256, const char *name);
 bool bkp_audit_keeps_sums(const bkp_audit_entry *e);
+/* The `i`-th generation ("DATASET:SEQ") a prune of the repository deleted
+ * by record `e`: a "prune-generation" record's own (written before each
+ * tombstone), or one of an older bkp's "prune" record's
+ * `generations_deleted`; NULL past the last, and for any other record or a
+ * medium's prune (which deletes from its copy, not from the repository). */
+const char *bkp_audit_pruned(const bkp_audit_entry *e, size_t i);
 /* What a reader of the records is called with, until it returns non-zero. */
 typedef int (*bkp_audit_fn)(const bkp_audit_entry *e, void *ctx);
 

@@ -555,6 +555,18 @@ typedef struct last_ctx {
     bkp_audit_entry *found;
 } last_ctx;
 
+const char *bkp_audit_pruned(const bkp_audit_entry *e, size_t i)
+{
+    if (e->medium)
+        return NULL;
+    if (!strcmp(e->op, "prune-generation"))
+        return i ? NULL : e->generation;
+    if (strcmp(e->op, "prune"))
+        return NULL;
+    json_t *v = json_array_get(json_object_get(e->figures, "generations_deleted"), i);
+    return !v ? NULL : json_is_string(v) ? json_string_value(v) : "";
+}
+
 static bool str_is(const char *s, const char *want)
 {
     return s && !strcmp(s, want);

@@ -122,16 +122,10 @@ static int collect_facts(const bkp_audit_entry *e, void *ctx)
     const char *op = e->op;
     if (!strcmp(op, "backup"))
         f->err = add_fact(&f->sealed, &f->nsealed, e->generation, f->n);
-    /* A prune of the repository (not of a medium's copy) names what it deleted. */
-    if (!strcmp(op, "prune") && !e->medium) {
-        json_t *gone = json_object_get(e->figures, "generations_deleted");
-        for (size_t i = 0; !f->err && i < json_array_size(gone); i++)
-            f->err = add_fact(&f->pruned, &f->npruned,
-                              json_string_value(json_array_get(gone, i)), f->n);
-    }
-    /* Written by the prune of the primary before each tombstone. */
-    if (!strcmp(op, "prune-generation") && !e->medium)
-        f->err = add_fact(&f->pruned, &f->npruned, e->generation, f->n);
+    /* What a prune of the repository deleted (not a medium's prune, of its copy). */
+    const char *gone;
+    for (size_t i = 0; !f->err && (gone = bkp_audit_pruned(e, i)); i++)
+        f->err = add_fact(&f->pruned, &f->npruned, gone, f->n);
     if (!strcmp(op, "log_restarted") && e->time && !f->err) {
         char when[32];
         bkp_iso_time(when, sizeof(when), e->time);

@@ -125,15 +125,10 @@ static void count_held(scan *s, const bkp_audit_entry *e)
         h->record = e->seq;
         return;
     }
-    bool one = !strcmp(e->op, "prune-generation");
-    /* A medium's prune is of its copy, not the repository; a prune that
-     * failed lists what it meant to delete (its tombstones' records say
-     * what it did). */
-    if ((!one && (strcmp(e->op, "prune") || !e->ok)) || e->medium)
-        return;
-    json_t *gone = json_object_get(e->figures, "generations_deleted");
-    for (size_t i = 0; i < (one ? 1 : json_array_size(gone)); i++) {
-        const char *n = one ? e->generation : json_string_value(json_array_get(gone, i));
+    /* A prune that failed lists what it meant to delete (its tombstones'
+     * records say what it did). */
+    const char *n;
+    for (size_t i = 0; (strcmp(e->op, "prune") || e->ok) && (n = bkp_audit_pruned(e, i)); i++) {
         if (!generation_at(s->p, n, &k, &seq))
             continue;
         struct held *h = &s->held[k];

@@ -71,6 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)ops_backup_suspicious(&e);
         (void)ops_backup_schedule(&e);
         (void)ops_backup_began(&e);
+        e.op = "prune";
+        for (size_t i = 0; bkp_audit_pruned(&e, i) && i < 1000; i++)
+            ;
     }
     json_decref(j);
     return 0;

@@ -199,6 +199,27 @@ static void test_each_sound(void **state)
     change_log(f, "\"op\":\"bockup\"", "\"op\":\"backup\"", NULL);
 }
 
+/* What a prune of the repository deleted, by its record: a tombstone's
+ * own record, an older bkp's list; never a medium's prune. */
+static void test_pruned(void **state)
+{
+    (void)state;
+    json_t *fig = json_pack("{s:[s, i, s]}", "generations_deleted", "emr:1", 7, "emr:2");
+    bkp_audit_entry e = {.op = "prune", .figures = fig};
+    assert_string_equal(bkp_audit_pruned(&e, 0), "emr:1");
+    assert_string_equal(bkp_audit_pruned(&e, 1), ""); /* not a string */
+    assert_string_equal(bkp_audit_pruned(&e, 2), "emr:2");
+    assert_null(bkp_audit_pruned(&e, 3));
+    e.medium = "usb-a"; /* a medium's copy, not the repository */
+    assert_null(bkp_audit_pruned(&e, 0));
+    e = (bkp_audit_entry){.op = "prune-generation", .generation = "emr:3", .figures = fig};
+    assert_string_equal(bkp_audit_pruned(&e, 0), "emr:3");
+    assert_null(bkp_audit_pruned(&e, 1));
+    e.op = "backup";
+    assert_null(bkp_audit_pruned(&e, 0));
+    json_decref(fig);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_torn),
         cmocka_unit_test(test_rolled_back),
         cmocka_unit_test(test_each_sound),
+        cmocka_unit_test(test_pruned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
