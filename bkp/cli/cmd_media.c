@@ -23,7 +23,6 @@
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/keys/pubkey.h"
-#include "bkp/ops/media_doc.h"
 #include "bkp/ops/label_sheet.h"
 #include "bkp/ops/media_label.h"
 
@@ -164,12 +163,34 @@ static bool describe(cli *c, const char *name, described *d)
     return true;
 }
 
-/* As --json gives it (ops_medium_doc). */
+/* As --json gives it: the registry entry with name, type, location,
+ * offline, path, bucket (an object medium), in_policy, labelled,
+ * generations held, next_due (ISO time, null when not known; a medium
+ * never written is due now) and rotate_every. */
 static json_t *described_json(const described *d)
 {
     const cli_medium *m = &d->m;
-    ops_medium_facts f = {m->name, m->type, m->location, m->offline, m->path, m->pm, m->entry};
-    return ops_medium_doc(&f, d->due, bkp_now());
+    char when[32] = "";
+    json_t *e = m->entry ? bkp_media_entry_json(m->entry) : json_object();
+    time_t due = d->due == 1 ? bkp_now() : d->due; /* 1: never written */
+    if (due)
+        bkp_iso_time(when, sizeof(when), due);
+    const pol_object *o = pol_medium_bucket(m->pm);
+    if (e && o)
+        json_object_set_new(e, "bucket", json_string(o->bucket));
+    if (e && json_object_update_new(
+                 e, json_pack("{s:s, s:s, s:s, s:b, s:o, s:b, s:b, s:I, s:o, s:I}", "name",
+                              m->name, "type", m->type, "location",
+                              m->location ? m->location : "?", "offline", m->offline, "path",
+                              m->path ? json_string(m->path) : json_null(), "in_policy",
+                              m->pm != NULL, "labelled", m->entry != NULL, "generations",
+                              (json_int_t)(m->entry ? m->entry->n_held : 0), "next_due",
+                              due ? json_string(when) : json_null(), "rotate_every",
+                              (json_int_t)(m->pm ? m->pm->rotate_every : 0)))) {
+        json_decref(e);
+        return NULL;
+    }
+    return e;
 }
 
 /* A time of the registry for people, to the minute; "never" for none. */

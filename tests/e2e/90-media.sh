@@ -157,6 +157,9 @@ grep -q "<p class=\"fp\">$short</p>" "$WORK/usb-a-label.html" || flunk "the shee
 ok "$BKP" media show usb-a --policy "$POL"
 output_has "$short"
 check_exit 2 "$BKP" media sheet usb-b --policy "$POL" || true
+ok "$BKP" media list --policy "$POL" --json
+[ "$(printf '%s\n' "$OUT" | grep -c '"labelled": false')" = 1 ] ||
+    flunk "media list --json: usb-b, never labelled, should say so: $OUT"
 plug b
 ok "$BKP" media label "$MNT" --name usb-b --policy "$POL"
 grep -q '"name": "usb-b"' "$MNT/BKP-LABEL" || flunk "usb-b's label does not name it"
@@ -175,6 +178,11 @@ done
 [ "$(printf '%s\n' "$OUT" | grep -c '"labelled": true')" = 2 ] ||
     flunk "media list --json should show both disks labelled: $OUT"
 [ "$(printf '%s\n' "$OUT" | grep -c '"type": "removable"')" -ge 2 ] || flunk "media list: both are removable: $OUT"
+# What the policy says of each, and when it is due: never written, due now.
+for f in '"in_policy": true' '"offline": true' '"rotate_every": 604800' '"location": "offsite"' \
+    '"generations": 0' '"next_due": "20' "\"path\": \"$MNT\""; do
+    [ "$(printf '%s\n' "$OUT" | grep -c "^    $f")" = 2 ] || flunk "media list --json: both media should say $f: $OUT"
+done
 
 # ============ 3 (start). Week 0: three backups; no off-line copy yet ============
 backup_week 0 6
