@@ -17,6 +17,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "restore/runbook_doc.h"
 

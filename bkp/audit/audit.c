@@ -20,6 +20,7 @@
 #include "bkp/io/lock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 
 static char *command_line;

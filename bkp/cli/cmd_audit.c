@@ -13,6 +13,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/clock.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/media/copy.h"
 #include "bkp/io/durable.h"

@@ -8,6 +8,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/io/bytes.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"

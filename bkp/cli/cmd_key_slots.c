@@ -14,6 +14,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/keys/key_slots.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/ops/key_slots_edit.h"
 

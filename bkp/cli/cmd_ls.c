@@ -6,6 +6,7 @@
 #include <archive_entry.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"

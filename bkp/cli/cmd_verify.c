@@ -24,6 +24,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/ops/archive_check.h"
 #include "bkp/ops/pins.h"

@@ -158,25 +158,6 @@ char *bkp_bytes_text(const char *s)
     return (char *)b.data; /* the buffer's, handed over */
 }
 
-json_t *bkp_json_bytes(const char *s)
-{
-    char *t = bkp_bytes_text(s);
-    json_t *j = t ? json_string(t) : NULL;
-    free(t);
-    return j;
-}
-
-json_t *bkp_json_strlist(const bkp_strlist *l)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < l->n; i++)
-        if (json_array_append_new(a, bkp_json_bytes(l->v[i]))) {
-            json_decref(a);
-            return NULL;
-        }
-    return a;
-}
-
 const char *bkp_user_name(char *buf, size_t n)
 {
     struct passwd pw, *found = NULL;
@@ -201,54 +182,6 @@ const char *bkp_size_text(char *buf, size_t n, uint64_t bytes)
     else
         snprintf(buf, n, "%.1f %s", v, unit[u]);
     return buf;
-}
-
-bool bkp_json_time(const json_t *j, const char *key, time_t *t)
-{
-    json_t *v = json_object_get(j, key);
-    char canon[32];
-    *t = 0;
-    if (!v || json_is_null(v))
-        return true;
-    *t = json_is_string(v) ? bkp_iso_parse(json_string_value(v)) : -1;
-    if (*t < 0)
-        return false;
-    bkp_iso_time(canon, sizeof(canon), *t);
-    return !strcmp(canon, json_string_value(v));
-}
-
-json_t *bkp_json_when(time_t t)
-{
-    char buf[32];
-    if (!t)
-        return json_null();
-    bkp_iso_time(buf, sizeof(buf), t);
-    return json_string(buf);
-}
-
-void bkp_json_value_text(char *out, size_t n, const json_t *v)
-{
-    size_t i;
-    json_t *x;
-    out[0] = '\0';
-    if (json_is_string(v))
-        bkp_strappend(out, n, "%s", json_string_value(v));
-    else if (json_is_integer(v))
-        bkp_strappend(out, n, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        bkp_strappend(out, n, "%.1f", json_real_value(v));
-    else if (json_is_boolean(v))
-        bkp_strappend(out, n, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_array(v))
-        json_array_foreach(v, i, x)
-        {
-            size_t at = strlen(out);
-            if (i)
-                bkp_strappend(out, n, ",");
-            at = strlen(out);
-            if (at + 1 < n) /* the element in place: as long as the room left */
-                bkp_json_value_text(out + at, n - at, x);
-        }
 }
 
 size_t bkp_halfwidth(char *s)

@@ -23,8 +23,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "bkp/io/bytes.h"
 
 enum {
@@ -43,26 +41,6 @@ bool bkp_text_is_safe(const char *s, int how);
  * memory): each byte that is not part of valid UTF-8 becomes \xNN, a
  * backslash \\. */
 char *bkp_bytes_text(const char *s);
-/* The same as a JSON string. */
-json_t *bkp_json_bytes(const char *s);
-/* A list as a JSON array of such strings (a new reference; NULL without
- * memory). */
-json_t *bkp_json_strlist(const bkp_strlist *l);
-
-/* The time in member `key` of object `j` into `*t`, 0 when absent or
- * null: false when it is there but not a time exactly as bkp writes one
- * (bkp_iso_time), for what is written back must read back — a leap second
- * of 9999 would be written as a year that cannot be read. */
-bool bkp_json_time(const json_t *j, const char *key, time_t *t);
-/* Time `t` as bkp writes one in JSON (bkp_iso_time), null for 0 ("none"):
- * what bkp_json_time reads back. A new reference; NULL without memory. */
-json_t *bkp_json_when(time_t t);
-
-/* A JSON value for people, into `buf` (cut to fit): a string as it is, a
- * number, true or false, a list of those joined with ","; "" for null and
- * for an object. */
-void bkp_json_value_text(char *buf, size_t n, const json_t *v);
-
 /* `s` as one word of a shell command a person types, into `buf` (cut to
  * fit): as it is when it is plain, else in single quotes ('\'' for a quote
  * inside), so that a path with a space, a '$' or a backquote stays one path

@@ -11,6 +11,7 @@
 
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/keys/envelope.h"
 #include "bkp/io/log.h"

@@ -15,6 +15,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/lock.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 
 /* An entry holds a label, a few times, the generations a medium holds and

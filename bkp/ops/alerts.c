@@ -14,6 +14,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/host/notify_send.h"
 #include "bkp/ops/alerts.h"

@@ -12,6 +12,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/media/kit.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/media/registry.h"
 #include "bkp/audit/reread_sample.h"

@@ -8,7 +8,7 @@
 
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
-#include "bkp/io/json_in.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 
 /* Documents written before "immutable", "offsite" and "rule" were parts of
@@ -214,7 +214,7 @@ json_t *rb_evidence_json(const rb_evidence *ev)
     return o;
 }
 
-/* ---- parse (bkp/io/json_in.h) ---- */
+/* ---- parse (bkp/io/json.h) ---- */
 
 static void entry_parse(bkp_jin *p, const json_t *j, rb_ev_entry *e)
 {

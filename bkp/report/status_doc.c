@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "bkp/io/clock.h"
-#include "bkp/io/json_in.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/media/label.h"
 
@@ -271,7 +271,7 @@ json_t *rst_status_json(const rst_status *s)
     return doc;
 }
 
-/* ---- parse (bkp/io/json_in.h) ---- */
+/* ---- parse (bkp/io/json.h) ---- */
 
 /* A verdict that must be there: a document that lost it is never read as
  * COMPLIANT. */

@@ -35,7 +35,7 @@
 #include <jansson.h>
 
 #include "bkp/audit/audit.h"
-#include "bkp/io/json_in.h"
+#include "bkp/io/json.h"
 #include "policies/compliance.h"
 #include "policies/policy.h"
 
@@ -254,7 +254,7 @@ json_t *rst_counts_json(const rst_counts *c);
 json_t *rst_copies_json(const rst_copy *v, size_t n);
 json_t *rst_reasons_json(const rst_words *w);
 
-/* Its parts' readers, for the evidence (bkp/io/json_in.h): the counts of
+/* Its parts' readers, for the evidence (bkp/io/json.h): the counts of
  * `j`; its "copies_on_media" into `*v` (`*n` of them, rst_copies_free);
  * the reasons of member `k` into `w`. */
 void rst_counts_parse(bkp_jin *in, const json_t *j, rst_counts *c);

@@ -16,6 +16,7 @@
 #include "bkp/store/generation.h"
 #include "bkp/store/generation_internal.h"
 #include "bkp/io/log.h"
+#include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/media/label.h"
 

@@ -1,6 +1,6 @@
 /*
- * json_in.h — reading a typed record from the JSON bkp wrote it as, the one
- * way each codec does (status_doc.c, evidence_doc.c): a reader keeps the
+ * json.h — JSON at the edges: the values bkp writes (below), and reading a
+ * typed record from the JSON bkp wrote it as, the one way each codec does (status_doc.c, evidence_doc.c): a reader keeps the
  * first fault, and every later read on it answers "none", so a codec reads
  * its members in a row and asks once at the end.
  *
@@ -9,8 +9,8 @@
  * string longer than its buffer or a time not written as bkp writes one
  * (bkp_json_time) is -EBADMSG; a string that cannot be copied, -ENOMEM.
  */
-#ifndef BKP_JSON_IN_H
-#define BKP_JSON_IN_H
+#ifndef BKP_JSON_H
+#define BKP_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +18,28 @@
 #include <time.h>
 
 #include <jansson.h>
+
+#include "bkp/io/bytes.h"
+
+/* Bytes that may not be UTF-8 as a JSON string (bkp_bytes_text). */
+json_t *bkp_json_bytes(const char *s);
+/* A list as a JSON array of such strings (a new reference; NULL without
+ * memory). */
+json_t *bkp_json_strlist(const bkp_strlist *l);
+
+/* The time in member `key` of object `j` into `*t`, 0 when absent or
+ * null: false when it is there but not a time exactly as bkp writes one
+ * (bkp_iso_time), for what is written back must read back — a leap second
+ * of 9999 would be written as a year that cannot be read. */
+bool bkp_json_time(const json_t *j, const char *key, time_t *t);
+/* Time `t` as bkp writes one in JSON (bkp_iso_time), null for 0 ("none"):
+ * what bkp_json_time reads back. A new reference; NULL without memory. */
+json_t *bkp_json_when(time_t t);
+
+/* A JSON value for people, into `buf` (cut to fit): a string as it is, a
+ * number, true or false, a list of those joined with ","; "" for null and
+ * for an object. */
+void bkp_json_value_text(char *buf, size_t n, const json_t *v);
 
 typedef struct bkp_jin {
     int rc; /* 0, or the first fault (negative errno) */
