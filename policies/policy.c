@@ -1,7 +1,7 @@
 /* Loading and validating a policy file: the top level, hooks, retention,
  * the 3-2-1 rule, data sets, drills, notify and the cross-checks; the media
  * are read by policy_media.c, the source servers by policy_hosts.c
- * (policy_parse.h), the strict YAML reading with a line for every message
+ * (policy_internal.h), the strict YAML reading with a line for every message
  * by policies/yaml_doc.c. */
 #include "policies/policy.h"
 
@@ -18,7 +18,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
 #include "bkp/io/log.h"
-#include "policies/policy_parse.h"
+#include "policies/policy_internal.h"
 #include "policies/yaml_doc.h"
 
 static void schedule(pol_yaml_ctx *c, pol_yaml_node *n, const char *key, pol_schedule *out)

@@ -1,4 +1,4 @@
-/* policy_hosts.c — the source servers of a policy (policy_parse.h): how
+/* policy_hosts.c — the source servers of a policy (policy_internal.h): how
  * bkp reaches each over SSH, with its host key pinned. */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include "bkp/host/remote.h"
 #include "bkp/io/i18n.h"
 #include "bkp/store/generation.h"
-#include "policies/policy_parse.h"
+#include "policies/policy_internal.h"
 
 /* ssh: user@address */
 static void host_ssh(pol_yaml_ctx *c, pol_yaml_node *v, pol_host *h)

@@ -1,4 +1,4 @@
-/* policy_media.c — the media of a policy (policy_parse.h): each medium's
+/* policy_media.c — the media of a policy (policy_internal.h): each medium's
  * keys, and what only one kind of medium may say. */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
 #include "bkp/store/generation.h"
-#include "policies/policy_parse.h"
+#include "policies/policy_internal.h"
 
 static void lock_pair(pol_yaml_ctx *c, const char *key, pol_yaml_node *v, void *t)
 {

@@ -1,7 +1,7 @@
 /*
  * drill_report.h — what a drill or a restore by runbook leaves behind once the
  * engine (procedure.h) has run: its report (a typed record, rendered for
- * people by runbook_doc.h and written as JSON for machines), a drill's report
+ * people in Markdown or HTML and written as JSON for machines), a drill's report
  * files, and the audit record kept for each data set it restored. bkp/ops/drill.h finds the sources
  * and runs the engine, the program prints; what is kept is decided here, where a unit test reaches
  * it without a terminal, a medium or a policy.
@@ -19,6 +19,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/io/bytes.h"
 #include "bkp/keys/sheet.h"
+#include "bkp/report/doc.h"
 #include "bkp/report/status_doc.h"
 #include "restore/procedure.h"
 
@@ -134,5 +135,16 @@ typedef struct rb_drill_figures {
     bool key_recovery; /* the key sheets alone opened the key */
 } rb_drill_figures;
 void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f);
+
+/* The report for people, in Markdown or HTML (bkp/report/doc.h), in
+ * Japanese or English (malloc'd; NULL without memory). */
+char *rb_report_render(const rb_report *r, rb_format f, bool ja);
+/* Which sources a drill read, and why, for people: a report's read_from. */
+const char *rb_read_from_text(const char *from);
+/* A step's status, for people. */
+const char *rb_status_word(rb_status s);
+/* Where a copy or a restore came from, in the reader's words: "repository"
+ * is no medium's name, it is the server's own. */
+const char *rb_source_words(const char *src);
 
 #endif

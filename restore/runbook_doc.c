@@ -12,16 +12,10 @@
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
 #include "policies/policy.h"
+#include "restore/drill_report.h"
 #include "restore/procedure.h"
 
 /* ---- the printable procedure ---- */
-
-/* Where a copy or a restore came from, in the reader's words: "repository"
- * is no medium's name, it is the server's own. */
-static const char *source_words(const char *src)
-{
-    return src && !strcmp(src, "repository") ? _("the server's repository") : src ? src : "";
-}
 
 static char *dup_or(const char *s, const char *none)
 {
@@ -329,7 +323,7 @@ static void copies_table(rb_doc *d, const rb_copies *copies, bool on_medium)
                 !strcmp(c->location, "-")
                     ? "-"
                     : pol_medium_place_words(!strcmp(c->location, "offsite"), c->offline);
-            rb_doc_row(d, (const char *[]){source_words(c->medium), type, where, c->generation,
+            rb_doc_row(d, (const char *[]){rb_source_words(c->medium), type, where, c->generation,
                                            c->captured, NULL});
         }
         rb_doc_table_end(d);
@@ -619,142 +613,6 @@ char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_
     char repo[1100];
     snprintf(repo, sizeof(repo), on->archive ? "%s" : "%s/repo", on->mount);
     char *text = print(rb, on, held, folders, repo, fingerprint, RB_MARKDOWN, now);
-    bkp_i18n_end(&saved);
-    return text;
-}
-
-/* ---- the report of a drill or run ---- */
-
-/* A step's status, for people. */
-const char *rb_status_word(rb_status s)
-{
-    switch (s) {
-    case RB_DONE:
-        return _("done");
-    case RB_NOT_REHEARSED:
-        return _("not rehearsed");
-    case RB_FAILED:
-        return _("failed");
-    case RB_NOT_REACHED:
-        return _("not reached");
-    }
-    return "?";
-}
-
-const char *rb_read_from_text(const char *from)
-{
-    if (!strcmp(from, "offline"))
-        return _("the off-line media that were connected, as on the day the server is lost");
-    if (!strcmp(from, "no_offline"))
-        return _("the server's own repository: no off-line medium was connected");
-    if (!strcmp(from, "primary"))
-        return _("the server's own repository, as asked");
-    if (!strcmp(from, "named"))
-        return _("the medium named for the drill");
-    if (!strcmp(from, "key_recovery"))
-        return _("a copy away from the server, opened with the key sheets alone");
-    return _("every source there, the server's repository first");
-}
-
-static char *report(const rb_report *r, rb_format f, bool ja)
-{
-    char title[512], a[64], b[64], line[512], num[24];
-    snprintf(title, sizeof(title), "%s — %s",
-             r->drill ? _("Restore drill report") : _("Restore report"), r->title);
-    rb_doc *d = rb_doc_new(f, title);
-    if (!d)
-        return NULL;
-    if (r->ok)
-        snprintf(line, sizeof(line), "%s", _("SUCCEEDED"));
-    else
-        snprintf(line, sizeof(line), _("FAILED at step %lld"), (long long)r->failed_step);
-    rb_doc_table(d, (const char *[]){_("Item"), _("Value"), NULL});
-    rb_doc_row(d, (const char *[]){_("Result"), line, NULL});
-    rb_doc_row(d, (const char *[]){_("Runbook"), r->runbook, NULL});
-    char started[64];
-    rb_doc_row(d,
-               (const char *[]){_("Started"),
-                                bkp_local_time(started, sizeof(started), r->started, "-"), NULL});
-    if (r->attested_by)
-        snprintf(line, sizeof(line), _("%s (attested; run as %s)"), r->attested_by, r->user);
-    else
-        snprintf(line, sizeof(line), "%s", r->user);
-    rb_doc_row(d, (const char *[]){_("By"), line, NULL});
-    if (r->drill)
-        rb_doc_row(d, (const char *[]){_("Attended"),
-                                       r->attended ? _("yes: a person confirmed each step")
-                                                   : _("no: unattended, its confirm steps were "
-                                                       "not rehearsed by a person"),
-                                       NULL});
-    if (r->drill && r->read_from)
-        rb_doc_row(d, (const char *[]){_("Read from"), rb_read_from_text(r->read_from), NULL});
-    snprintf(line, sizeof(line), "%s%s%s", rb_duration_text(a, sizeof(a), r->seconds),
-             r->rto_target ? _(" — target ") : "",
-             r->rto_target ? rb_duration_text(b, sizeof(b), (double)r->rto_target) : "");
-    rb_doc_row(d, (const char *[]){_("Measured recovery time"), line, NULL});
-    rb_doc_row(d, (const char *[]){_("Within the target"),
-                                   !r->rto_target ? "-"
-                                   : r->rto_met   ? _("yes")
-                                                  : _("no"),
-                                   NULL});
-    /* Every data set the run restored, each with where it came from. */
-    line[0] = '\0';
-    for (size_t i = 0; i < r->nrestored; i++)
-        snprintf(line + strlen(line), sizeof(line) - strlen(line), _("%s%s (%s)"), i ? _(", ") : "",
-                 r->restored[i].generation, source_words(r->restored[i].source));
-    if (!line[0] && r->generation && *r->generation)
-        snprintf(line, sizeof(line), _("%s%s (%s)"), "", r->generation,
-                 source_words(r->source ? r->source : ""));
-    rb_doc_row(d, (const char *[]){_("Generation restored"), line[0] ? line : "-", NULL});
-    char size[32];
-    snprintf(line, sizeof(line), _("%lld file(s), %s, %lld damaged"), (long long)r->files,
-             bkp_size_text(size, sizeof(size), r->bytes), (long long)r->damaged);
-    rb_doc_row(d, (const char *[]){_("Restored"), line, NULL});
-    if (r->fallbacks) {
-        snprintf(line, sizeof(line),
-                 _("%lld candidate(s) failed verification and were passed over"),
-                 (long long)r->fallbacks);
-        rb_doc_row(d, (const char *[]){_("Fallback"), line, NULL});
-    }
-    if (r->drill)
-        rb_doc_row(d, (const char *[]){_("Sandbox"), r->sandbox ? r->sandbox : "", NULL});
-    rb_doc_table_end(d);
-    rb_doc_h2(d, C_("report heading", "Steps"));
-    rb_doc_table(d, (const char *[]){"#", _("Who"), _("Action"), _("Step"), _("Result"), _("Time"),
-                                     _("Detail"), NULL});
-    for (size_t i = 0; i < r->nsteps; i++) {
-        const rb_report_step *s = &r->steps[i];
-        snprintf(num, sizeof(num), "%zu", i + 1);
-        /* Only the English, where a detail was not said in Japanese. */
-        const char *detail = ja && s->detail_ja && *s->detail_ja ? s->detail_ja : s->detail;
-        rb_doc_row(d, (const char *[]){num, s->who, rb_action_word(s->action),
-                                       s->text && *s->text ? s->text
-                                       : s->what           ? s->what
-                                                           : "",
-                                       rb_status_word(s->status),
-                                       rb_duration_text(a, sizeof(a), s->seconds),
-                                       detail ? detail : "", NULL});
-    }
-    rb_doc_table_end(d);
-    if (r->drill && rb_not_rehearsed(r))
-        rb_doc_para(d, "%s",
-                    _("Confirm steps marked not rehearsed were not attested by a person in this "
-                      "drill; rehearse them with staff at the next drill."));
-    if (r->drill && r->repository && r->key_fingerprint)
-        rb_doc_para(d,
-                    _("The SHA-256 of this report is kept in the signed audit log of the "
-                      "repository %s (signing key %s), or in the signed journal beside this report "
-                      "when no primary was open. `bkp audit check FILE` says whether this file is "
-                      "the report as written."),
-                    r->repository, r->key_fingerprint);
-    return rb_doc_finish(d);
-}
-
-char *rb_report_render(const rb_report *r, rb_format f, bool ja)
-{
-    bkp_i18n_saved saved;
-    bkp_i18n_begin(&saved, ja ? "ja" : "en");
-    char *text = report(r, f, ja);
     bkp_i18n_end(&saved);
     return text;
 }

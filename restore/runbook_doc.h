@@ -1,8 +1,8 @@
 /*
  * runbook_doc.h — what people read of a runbook: its printable procedure
- * (手順書), and the report of a drill or a restore by runbook, in Markdown or
- * HTML (bkp/report/doc.h), in Japanese or English. Everything here is text built
- * from values the caller gathered; nothing is looked up.
+ * (手順書), in Markdown or HTML (bkp/report/doc.h), in Japanese or English
+ * (the report of a drill or a restore by runbook: drill_report.h). Everything
+ * here is text built from values the caller gathered; nothing is looked up.
  */
 #ifndef RST_RUNBOOK_DOC_H
 #define RST_RUNBOOK_DOC_H
@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "bkp/report/doc.h"
-#include "restore/drill_report.h"
 #include "restore/runbook.h"
 
 /* Where a usable copy of a data set is: one row of the printed procedure
@@ -83,13 +82,5 @@ typedef struct rb_on_medium {
  * rotation that wrote it. */
 char *rb_print_on_medium(const rb_runbook *rb, const rb_on_medium *on, const rb_copies *held,
                          const rb_folders *folders, const char *fingerprint, bool ja, time_t now);
-
-/* The report of a drill or run, for people. */
-char *rb_report_render(const rb_report *r, rb_format f, bool ja);
-
-/* Which sources a drill read, and why, for people: a report's read_from. */
-const char *rb_read_from_text(const char *from);
-
-const char *rb_status_word(rb_status s);
 
 #endif

@@ -23,6 +23,7 @@
 #include <jansson.h>
 #include <libintl.h>
 
+#include "restore/drill_report.h"
 #include "restore/runbook_doc.h"
 #include "restore/runbook.h"
 

@@ -1,11 +1,11 @@
 /*
- * policy_parse.h — the parts of the policy's parser that live in files of
+ * policy_internal.h — the parts of the policy's parser that live in files of
  * their own (policy.c reads the rest): each reads one top-level key's
  * value into `p`, saying every problem at its file:line through `c`.
  * Internal to policies/.
  */
-#ifndef POL_POLICY_PARSE_H
-#define POL_POLICY_PARSE_H
+#ifndef POL_POLICY_INTERNAL_H
+#define POL_POLICY_INTERNAL_H
 
 #include "policies/policy.h"
 #include "policies/yaml_doc.h"
