@@ -262,17 +262,15 @@ size_t rb_record_count(const rb_report *r)
 void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
 {
     const rb_restored *done = k < r->nrestored ? &r->restored[k] : NULL; /* NULL: none reached */
-    json_t *fig = json_pack(
-        "{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:s?, s:b}", "runbook", r->runbook,
-        "drill", r->drill, "seconds", r->seconds, "rto_target_seconds", (json_int_t)r->rto_target,
-        "rto_met", r->rto_met, "failed_step", (json_int_t)r->failed_step, "not_rehearsed",
-        (json_int_t)rb_not_rehearsed(r), "files", (json_int_t)r->files, "damaged",
-        (json_int_t)(done ? done->damaged : 0), "attested_by", r->attested_by, "attended",
-        r->attended);
-    if (fig && bkp_audit_reports_set(fig, &r->reports, &r->reports_sha256)) {
-        json_decref(fig);
-        fig = NULL;
-    }
+    json_t *fig =
+        json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:s?, s:b}", "runbook", r->runbook,
+                  "drill", r->drill, "seconds", r->seconds, "rto_target_seconds",
+                  (json_int_t)r->rto_target, "rto_met", r->rto_met, "failed_step",
+                  (json_int_t)r->failed_step, "not_rehearsed", (json_int_t)rb_not_rehearsed(r),
+                  "files", (json_int_t)r->files, "damaged", (json_int_t)(done ? done->damaged : 0),
+                  "attested_by", r->attested_by, "attended", r->attended);
+    if (fig) /* without memory, a record without its reports rather than none */
+        (void)bkp_audit_reports_set(fig, &r->reports, &r->reports_sha256);
     if (fig && r->read_from) /* which sources it read (runbook_doc.h) */
         json_object_set_new(fig, "read_from", json_string(r->read_from));
     if (fig && r->key_recovery) { /* which sheets opened it */
@@ -307,21 +305,22 @@ static rst_tri tri_of(const json_t *f, const char *k)
 
 void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f)
 {
-    const json_t *fig = e->figures;
+    bool ours = e->op && (!strcmp(e->op, "drill") || !strcmp(e->op, "restore"));
+    const json_t *fig = ours ? e->figures : NULL; /* an empty slot (no record) has no op */
     json_t *secs = json_object_get(fig, "seconds");
-    *f = (rb_drill_figures){
-        .runbook = json_string_value(json_object_get(fig, "runbook")),
-        .attested_by = json_string_value(json_object_get(fig, "attested_by")),
-        .read_from = json_string_value(json_object_get(fig, "read_from")),
-        .seconds = json_is_number(secs) && json_number_value(secs) >= 0 ? json_number_value(secs)
-                                                                         : -1,
-        .rto_target = count_of(fig, "rto_target_seconds"),
-        .failed_step = count_of(fig, "failed_step"),
-        .not_rehearsed = count_of(fig, "not_rehearsed"),
-        .damaged = count_of(fig, "damaged"),
-        .rto_met = tri_of(fig, "rto_met"),
-        .attended = tri_of(fig, "attended"),
-        .key_recovery = json_is_true(json_object_get(fig, "key_recovery"))};
+    *f = (rb_drill_figures){.runbook = json_string_value(json_object_get(fig, "runbook")),
+                            .attested_by = json_string_value(json_object_get(fig, "attested_by")),
+                            .read_from = json_string_value(json_object_get(fig, "read_from")),
+                            .seconds = json_is_number(secs) && json_number_value(secs) >= 0
+                                           ? json_number_value(secs)
+                                           : -1,
+                            .rto_target = count_of(fig, "rto_target_seconds"),
+                            .failed_step = count_of(fig, "failed_step"),
+                            .not_rehearsed = count_of(fig, "not_rehearsed"),
+                            .damaged = count_of(fig, "damaged"),
+                            .rto_met = tri_of(fig, "rto_met"),
+                            .attended = tri_of(fig, "attended"),
+                            .key_recovery = json_is_true(json_object_get(fig, "key_recovery"))};
 }
 
 /* ---- the report for people ---- */

@@ -125,7 +125,8 @@ void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec);
  * typed: the one place their names are spelled for the records' readers
  * (the status, the evidence report, the annex, `audit check`). Strings are
  * borrowed from the record (valid while it is held); a figure absent, of
- * another type or out of range reads as unsaid: NULL, -1, RST_UNSAID. */
+ * another type or out of range, and every figure of a record of another op,
+ * reads as unsaid: NULL, -1, RST_UNSAID, false. */
 typedef struct rb_drill_figures {
     const char *runbook, *attested_by, *read_from;
     double seconds;                              /* the measured RTO */

@@ -795,13 +795,13 @@ static int append_line(const bkp_repo *r, int fd, const char *dir, const bkp_aud
     json_t *fig = rec->figures ? json_copy(rec->figures) : json_object();
     if (fig && rec->error_ja && *rec->error_ja)
         json_object_set_new(fig, "error_ja", bkp_json_bytes(rec->error_ja));
-    json_t *j = json_pack(
-        "{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:o}", "seq", (json_int_t)(seq + 1),
-        "time", when, "offset", (json_int_t)lt.tm_gmtoff, "host", bkp_json_bytes(host), "uid",
-        (json_int_t)getuid(), "user", bkp_user_name(user, sizeof(user)), "command",
-        bkp_json_bytes(command_line ? command_line : "?"), "op", rec->op, "outcome",
-        rec->failed ? "failed" : "ok", "prev", have ? json_string(hex) : json_null(), "figures",
-        fig);
+    json_t *j = json_pack("{s:I, s:s, s:I, s:o, s:I, s:s, s:o, s:s, s:s, s:o, s:o}", "seq",
+                          (json_int_t)(seq + 1), "time", when, "offset", (json_int_t)lt.tm_gmtoff,
+                          "host", bkp_json_bytes(host), "uid", (json_int_t)getuid(), "user",
+                          bkp_user_name(user, sizeof(user)), "command",
+                          bkp_json_bytes(command_line ? command_line : "?"), "op", rec->op,
+                          "outcome", rec->failed ? "failed" : "ok", "prev",
+                          have ? json_string(hex) : json_null(), "figures", fig);
     if (!j)
         return -ENOMEM;
     if (rec->dataset)
@@ -892,13 +892,21 @@ bool bkp_audit_names_report(const bkp_audit_entry *e, const char *sha256, const 
 {
     size_t i;
     json_t *v;
+    bool found = false;
+    /* Paths are kept as bkp_json_strlist writes them (a backslash doubled,
+     * bytes that are not UTF-8 as \xNN); an older evidence report's, as
+     * they were. */
+    char *kept = name ? bkp_bytes_text(name) : NULL;
     json_array_foreach(json_object_get(e->figures, sha256 ? "reports_sha256" : "reports"), i, v)
     {
         const char *t = json_string_value(v), *slash = t ? strrchr(t, '/') : NULL;
-        if (t && (sha256 ? !strcmp(t, sha256) : !strcmp(slash ? slash + 1 : t, name)))
-            return true;
+        const char *base = slash ? slash + 1 : t;
+        if (t &&
+            (sha256 ? !strcmp(t, sha256) : !strcmp(base, name) || (kept && !strcmp(base, kept))))
+            found = true;
     }
-    return false;
+    free(kept);
+    return found;
 }
 
 bool bkp_audit_keeps_sums(const bkp_audit_entry *e)

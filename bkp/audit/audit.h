@@ -24,6 +24,7 @@
 
 #include <jansson.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/keys/sheet.h"
 #include "bkp/store/repo.h"
 
@@ -38,7 +39,7 @@ typedef struct bkp_audit_rec {
     const char *medium;     /* may be NULL */
     bool failed;
     const char *error;    /* may be NULL */
-    const char *error_ja; /* the same in Japanese, for a Japanese reader (audit show); may be NULL */
+    const char *error_ja; /* the same in Japanese (audit show); may be NULL */
     json_t *figures;      /* borrowed, may be NULL */
 } bkp_audit_rec;
 

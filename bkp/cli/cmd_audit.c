@@ -419,7 +419,7 @@ static void check_said(const cli *c, const char *file, const check_ctx *k, const
 {
     const bkp_audit_entry *r = k->found.json ? &k->found : k->named.json ? &k->named : NULL;
     const json_t *fig = r ? r->figures : NULL;
-    rb_drill_figures drill = {0};
+    rb_drill_figures drill = {.runbook = NULL};
     if (r)
         rb_drill_figures_read(r, &drill);
     const char *runbook = drill.runbook, *who = drill.attested_by;

@@ -75,22 +75,19 @@ static int audit_backup(cli *c, const pol_dataset *d, const char *dataset, const
                         const char *error, int ex)
 {
     char gen[96] = "", sched[64];
-    ops_backup_figures f = {
-        .schedule = d && d->schedule.kind != POL_SCHED_NONE
-                        ? pol_schedule_text(&d->schedule, sched, sizeof(sched))
-                        : NULL,
-        .gen = b->gen,
-        .stats = &b->stats,
-        .seconds = b->seconds,
-        .unreadable = b->nerrors,
-        .suspicious = b->suspicious,
-        .stream = b->stream_ran ? &b->stream : NULL};
+    ops_backup_figures f = {.schedule = d && d->schedule.kind != POL_SCHED_NONE
+                                            ? pol_schedule_text(&d->schedule, sched, sizeof(sched))
+                                            : NULL,
+                            .gen = b->gen,
+                            .stats = &b->stats,
+                            .seconds = b->seconds,
+                            .unreadable = b->nerrors,
+                            .suspicious = b->suspicious,
+                            .stream = b->stream_ran ? &b->stream : NULL};
     if (b->gen)
         bkp_gen_name(b->gen, gen, sizeof(gen));
-    bkp_audit_rec rec = {.dataset = dataset,
-                         .generation = *gen ? gen : NULL,
-                         .failed = ex != 0,
-                         .error = error};
+    bkp_audit_rec rec = {
+        .dataset = dataset, .generation = *gen ? gen : NULL, .failed = ex != 0, .error = error};
     ops_backup_rec(&f, &rec);
     int aex = cli_audit(c, &rec);
     json_decref(rec.figures);

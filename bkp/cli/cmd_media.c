@@ -178,15 +178,15 @@ static json_t *described_json(const described *d)
     const pol_object *o = pol_medium_bucket(m->pm);
     if (e && o)
         json_object_set_new(e, "bucket", json_string(o->bucket));
-    if (e && json_object_update_new(
-                 e, json_pack("{s:s, s:s, s:s, s:b, s:o, s:b, s:b, s:I, s:o, s:I}", "name",
-                              m->name, "type", m->type, "location",
-                              m->location ? m->location : "?", "offline", m->offline, "path",
-                              m->path ? json_string(m->path) : json_null(), "in_policy",
-                              m->pm != NULL, "labelled", m->entry != NULL, "generations",
-                              (json_int_t)(m->entry ? m->entry->n_held : 0), "next_due",
-                              due ? json_string(when) : json_null(), "rotate_every",
-                              (json_int_t)(m->pm ? m->pm->rotate_every : 0)))) {
+    if (e &&
+        json_object_update_new(
+            e, json_pack("{s:s, s:s, s:s, s:b, s:o, s:b, s:b, s:I, s:o, s:I}", "name", m->name,
+                         "type", m->type, "location", m->location ? m->location : "?", "offline",
+                         m->offline, "path", m->path ? json_string(m->path) : json_null(),
+                         "in_policy", m->pm != NULL, "labelled", m->entry != NULL, "generations",
+                         (json_int_t)(m->entry ? m->entry->n_held : 0), "next_due",
+                         due ? json_string(when) : json_null(), "rotate_every",
+                         (json_int_t)(m->pm ? m->pm->rotate_every : 0)))) {
         json_decref(e);
         return NULL;
     }

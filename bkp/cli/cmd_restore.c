@@ -149,7 +149,8 @@ static json_t *figures(const cli *c, const done *d)
 }
 
 /* --json: one document, what the audit record says and the verdict. */
-static void print_json(const cli *c, const done *d, json_t *fig, const char *name, int ex)
+static void print_json(const cli *c, const done *d, json_t *fig, const char *name, int ex,
+                       const char *why_ja)
 {
     json_object_set_new(fig, "generation", json_string(name));
     json_object_set_new(fig, "seconds", json_real(d->secs));
@@ -160,6 +161,8 @@ static void print_json(const cli *c, const done *d, json_t *fig, const char *nam
         json_object_set_new(fig, "nothing_at_path", json_true());
     if (d->rc < 0)
         json_object_set_new(fig, "error", json_string(bkp_strerror_en(d->rc)));
+    if (*why_ja)
+        json_object_set_new(fig, "error_ja", json_string(why_ja));
     cli_print_json(json_incref(fig));
 }
 
@@ -210,11 +213,13 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
                          .generation = bkp_gen_name(g, name, sizeof(name)),
                          .failed = ex != 0,
                          .figures = fig,
-                         .error = why ? why : d.rc < 0 ? bkp_strerror_en(d.rc) : NULL,
+                         .error = why        ? why
+                                  : d.rc < 0 ? bkp_strerror_en(d.rc)
+                                             : NULL,
                          .error_ja = why_ja};
     int aex = cli_record(c, r, staged, &rec);
     if (c->json && fig)
-        print_json(c, &d, fig, name, ex);
+        print_json(c, &d, fig, name, ex, why_ja);
     json_decref(fig);
     return ex ? ex : aex;
 }

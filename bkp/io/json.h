@@ -1,8 +1,9 @@
 /*
  * json.h — JSON at the edges: the values bkp writes (below), and reading a
- * typed record from the JSON bkp wrote it as, the one way each codec does (status_doc.c, evidence_doc.c): a reader keeps the
- * first fault, and every later read on it answers "none", so a codec reads
- * its members in a row and asks once at the end.
+ * typed record from the JSON bkp wrote it as, the one way each codec does
+ * (status_doc.c, evidence_doc.c): a reader keeps the first fault, and every
+ * later read on it answers "none", so a codec reads its members in a row
+ * and asks once at the end.
  *
  * Each member is optional: absent or null reads as "none" (NULL, 0, the
  * value given). A member of the wrong type, a number out of its range, a

@@ -30,12 +30,13 @@ typedef struct ops_backup_figures {
 } ops_backup_figures;
 
 /* The figures `f` into `rec` (its op, and the figures, a new reference the
- * caller releases with json_decref after writing it; NULL without memory);
+ * caller releases with json_decref after writing it; without memory, fewer
+ * figures or NULL);
  * the rest of `rec` (data set, generation, outcome, error) is the caller's. */
 void ops_backup_rec(const ops_backup_figures *f, bkp_audit_rec *rec);
 
-/* A backup's record read back; what is absent or of another type reads as
- * unsaid (NULL, false). */
+/* A backup's record read back; what is absent or of another type, and any
+ * record of another op, reads as unsaid (NULL, false; began: its time). */
 /* Was the generation it sealed marked suspicious (it is recorded failed)? */
 bool ops_backup_suspicious(const bkp_audit_entry *e);
 /* The schedule it ran under, as ops_backup_figures says it. */

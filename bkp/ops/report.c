@@ -315,7 +315,8 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
         }
         if (r->ok && offline_medium(s->p, m)) {
             /* The copy is as old as the generation it holds, not the rotation. */
-            time_t base = ops_rotation_captured(r, ds->name) ? ops_rotation_captured(r, ds->name) : t;
+            time_t base =
+                ops_rotation_captured(r, ds->name) ? ops_rotation_captured(r, ds->name) : t;
             time_t start = tl->last_off ? tl->last_off : s->from;
             if (!pre && t - start > d->offline_gap)
                 d->offline_gap = t - start;
@@ -455,10 +456,9 @@ static bool key_op(const bkp_audit_entry *r)
         if (is(r, ops[i]))
             return true;
     /* A key-recovery drill (drill.h) is a use of the sheets too. */
-    rb_drill_figures f = {0};
-    if (is(r, "drill"))
-        rb_drill_figures_read(r, &f);
-    return f.key_recovery;
+    rb_drill_figures f;
+    rb_drill_figures_read(r, &f);
+    return is(r, "drill") && f.key_recovery;
 }
 
 static bool key_ops(const scan *s, rb_evidence *ev)

@@ -88,34 +88,40 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
                          .medium = medium,
                          .failed = failed,
                          .figures = fig,
-                         .error = failed ? (why && *why ? why : "see the messages of bkp rotate")
-                                         : NULL,
+                         .error =
+                             failed ? (why && *why ? why : "see the messages of bkp rotate") : NULL,
                          .error_ja = failed ? why_ja : NULL};
     int rc = bkp_audit_append(primary, &rec);
     json_decref(fig);
     return rc;
 }
 
+/* The figures of `e` when it is a rotation's record, else none. */
+static const json_t *rotation_figures(const bkp_audit_entry *e)
+{
+    return e->op && !strcmp(e->op, "rotate") ? e->figures : NULL; /* an empty slot has none */
+}
+
 bool ops_rotation_refused(const bkp_audit_entry *e)
 {
-    return json_is_true(json_object_get(e->figures, "refused"));
+    return json_is_true(json_object_get(rotation_figures(e), "refused"));
 }
 
 const char *ops_rotation_lock(const bkp_audit_entry *e)
 {
-    return json_string_value(json_object_get(e->figures, "mode"));
+    return json_string_value(json_object_get(rotation_figures(e), "mode"));
 }
 
 const char *ops_rotation_generation(const bkp_audit_entry *e, size_t i)
 {
-    json_t *v = json_array_get(json_object_get(e->figures, "generations"), i);
+    json_t *v = json_array_get(json_object_get(rotation_figures(e), "generations"), i);
     return !v ? NULL : json_is_string(v) ? json_string_value(v) : "";
 }
 
 time_t ops_rotation_captured(const bkp_audit_entry *e, const char *ds)
 {
     const char *c =
-        json_string_value(json_object_get(json_object_get(e->figures, "captured"), ds));
+        json_string_value(json_object_get(json_object_get(rotation_figures(e), "captured"), ds));
     time_t t = c ? bkp_iso_parse(c) : -1;
     return t > 0 ? t : 0;
 }

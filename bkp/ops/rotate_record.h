@@ -53,8 +53,8 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
 
 /* A rotation's record read back (its op "rotate"): the one place its
  * figures' names are spelled for the log's readers (the evidence report,
- * the annex, a bucket's proof). What is absent or of another type reads
- * as unsaid. */
+ * the annex, a bucket's proof). What is absent or of another type, and any
+ * record of another op, reads as unsaid. */
 /* Did it stop before it wrote anything? */
 bool ops_rotation_refused(const bkp_audit_entry *e);
 /* The lock its generations took on a bucket ("compliance", "governance");

@@ -49,10 +49,9 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         l->first = e->time;
     if (!strcmp(op, "verify") && !e->medium)
         bkp_audit_entry_hold(&l->verify, e);
-    rb_drill_figures f = {0};
-    if (!strcmp(op, "drill"))
-        rb_drill_figures_read(e, &f);
-    if (e->ok && f.key_recovery)
+    rb_drill_figures f;
+    rb_drill_figures_read(e, &f);
+    if (!strcmp(op, "drill") && e->ok && f.key_recovery)
         l->key_drill = e->time;
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name))
@@ -61,7 +60,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
             bkp_audit_entry_hold(&l->of[i].backup, e);
         else if (!strcmp(op, "drill"))
             bkp_audit_entry_hold(&l->of[i].drill, e);
-        if (f.attended == RST_YES)
+        if (!strcmp(op, "drill") && f.attended == RST_YES)
             bkp_audit_entry_hold(&l->of[i].attended, e);
     }
     if (l->also)

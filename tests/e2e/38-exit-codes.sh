@@ -42,6 +42,9 @@ check_exit 2 "$BKP" generations --repo "$REPO" --no-such-option
 check_exit 2 "$BKP" restore ds:99 "$WORK/out" --repo "$REPO"
 mkdir -p "$WORK/full" && echo x >"$WORK/full/x"
 check_exit 2 "$BKP" restore ds:1 "$WORK/full" --repo "$REPO"
+# The refusal in --json says why in both languages, as the audit record keeps it.
+check_exit 2 "$BKP" restore ds:1 "$WORK/full" --repo "$REPO" --json
+output_has '"error_ja":' "restore --json should say a refused target's reason in Japanese too"
 
 # 5: nothing initialised there.
 check_exit 5 "$BKP" generations --repo "$WORK/nowhere"

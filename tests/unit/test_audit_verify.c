@@ -223,10 +223,8 @@ static void test_pruned(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_altered),
-        cmocka_unit_test(test_torn),
-        cmocka_unit_test(test_rolled_back),
-        cmocka_unit_test(test_each_sound),
+        cmocka_unit_test(test_altered),     cmocka_unit_test(test_torn),
+        cmocka_unit_test(test_rolled_back), cmocka_unit_test(test_each_sound),
         cmocka_unit_test(test_pruned),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

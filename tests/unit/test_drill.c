@@ -193,6 +193,7 @@ static void test_record_done(void **state)
     rb_report report;
     assert_int_equal(rb_report_make(f->rb, &f->env, &f->res, 1764000000, "yamada", &report), 0);
     assert_int_equal(bkp_strlist_add(&report.reports, "/r/drill.ja.md"), 0);
+    assert_int_equal(bkp_strlist_add(&report.reports, "/r/odd\\name.md"), 0);
     assert_int_equal(rb_record_count(&report), 1);
     rb_record(&report, 0, &rec);
     json_t *fig = rec.figures;
@@ -225,6 +226,8 @@ static void test_record_done(void **state)
     assert_true(df.seconds >= 0);
     assert_true(bkp_audit_names_report(&e, NULL, "drill.ja.md"));
     assert_false(bkp_audit_names_report(&e, NULL, "drill.en.md"));
+    /* A name kept escaped (a backslash doubled) is still found by its own. */
+    assert_true(bkp_audit_names_report(&e, NULL, "odd\\name.md"));
     assert_false(bkp_audit_names_report(&e, "00", NULL));
     assert_true(bkp_audit_keeps_sums(&e));
     json_decref(fig);

@@ -340,9 +340,9 @@ static void test_backup_record(void **state)
     assert_string_equal(ops_backup_schedule(&e), "daily 02:00");
     assert_int_equal(ops_backup_began(&e), 1764000000 - 90);
     assert_int_equal(json_integer_value(json_object_get(rec.figures, "files")), 3);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_object_get(rec.figures, "stream"), "milliseconds")),
-                     1500);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(rec.figures, "stream"), "milliseconds")),
+        1500);
     json_decref(rec.figures);
     /* Nothing sealed, no schedule: no figures of a capture. */
     ops_backup_rec(&(ops_backup_figures){.stats = &st}, &rec);
