@@ -21,6 +21,7 @@
 #include "bkp/io/log.h"
 #include "bkp/keys/pubkey.h"
 #include "bkp/audit/verify.h"
+#include "bkp/ops/report.h"
 #include "restore/drill_report.h"
 
 /* --against FILE, or a disk medium's name: the copy of the log it carries. */
@@ -418,7 +419,6 @@ static int check_one(const bkp_audit_entry *e, void *ctx)
 static void check_said(const cli *c, const char *file, const check_ctx *k, const uint8_t pk[32])
 {
     const bkp_audit_entry *r = k->found.json ? &k->found : k->named.json ? &k->named : NULL;
-    const json_t *fig = r ? r->figures : NULL;
     rb_drill_figures drill = {.runbook = NULL};
     if (r)
         rb_drill_figures_read(r, &drill);
@@ -436,16 +436,15 @@ static void check_said(const cli *c, const char *file, const check_ctx *k, const
     }
     char when[64];
     bkp_local_time(when, sizeof(when), r ? r->time : 0, "?");
-    if (k->found.json && !strcmp(k->found.op, "report")) { /* an evidence report (cmd_report.c) */
+    time_t f, t;
+    bool answer;
+    if (k->found.json && ops_report_rec_read(&k->found, &f, &t, &answer)) { /* an evidence report */
         char from[64], to[64];
-        const char *f = json_string_value(json_object_get(fig, "from"));
-        const char *e = json_string_value(json_object_get(fig, "to"));
-        bkp_local_time(from, sizeof(from), f ? bkp_iso_parse(f) : 0, "?");
-        bkp_local_time(to, sizeof(to), e ? bkp_iso_parse(e) : 0, "?");
+        bkp_local_time(from, sizeof(from), f, "?");
+        bkp_local_time(to, sizeof(to), t, "?");
         printf(_("%s: unchanged — the evidence report for %s to %s, made on %s (its answer: %s), "
                  "in the signed audit record #%lld\n"),
-               file, from, to, when,
-               json_is_true(json_object_get(fig, "answer")) ? _("yes") : _("no"), seq);
+               file, from, to, when, answer ? _("yes") : _("no"), seq);
     } else if (k->found.json && k->more[0])
         printf(_("%s: unchanged — the report of the drill of runbook %s on %s (%s%s%s), in the "
                  "signed audit records #%lld%s (one for each data set)\n"),

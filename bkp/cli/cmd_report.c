@@ -84,20 +84,13 @@ static int put(cli *c, const char *text)
 static int record_report(cli *c, const char *text, time_t from, time_t to, bool answer)
 {
     uint8_t sum[crypto_hash_sha256_BYTES];
-    char hex[2 * crypto_hash_sha256_BYTES + 1], f[32], t[32];
+    char hex[2 * crypto_hash_sha256_BYTES + 1];
     crypto_hash_sha256(sum, (const unsigned char *)text, strlen(text));
     sodium_bin2hex(hex, sizeof(hex), sum, sizeof(sum));
     char *real = realpath(c->output, NULL);
-    bkp_iso_time(f, sizeof(f), from);
-    bkp_iso_time(t, sizeof(t), to);
-    char *path = real ? real : (char *)c->output, *sumv = hex;
-    bkp_strlist paths = {&path, 1}, sums = {&sumv, 1};
-    json_t *fig = json_pack("{s:s, s:s, s:b}", "from", f, "to", t, "answer", answer);
-    if (fig && bkp_audit_reports_set(fig, &paths, &sums)) {
-        json_decref(fig);
-        fig = NULL;
-    }
-    bkp_audit_rec rec = {.op = "report", .figures = fig};
+    bkp_audit_rec rec;
+    ops_report_rec(real ? real : c->output, hex, from, to, answer, &rec);
+    json_t *fig = rec.figures;
     c->journal_near = c->output; /* a copy's: beside the report, where audit check looks */
     int ex = fig ? cli_audit(c, &rec) : EXIT_FAILED;
     if (ex)

@@ -609,3 +609,30 @@ int ops_report(const ops_report_in *in, rb_evidence *out)
     }
     return vrc < 0 ? vrc : 0;
 }
+
+void ops_report_rec(const char *path, const char *sha256, time_t from, time_t to, bool answer,
+                    bkp_audit_rec *rec)
+{
+    char f[32], t[32], *p = (char *)path, *sum = (char *)sha256;
+    bkp_strlist paths = {&p, 1}, sums = {&sum, 1};
+    bkp_iso_time(f, sizeof(f), from);
+    bkp_iso_time(t, sizeof(t), to);
+    json_t *fig = json_pack("{s:s, s:s, s:b}", "from", f, "to", t, "answer", answer);
+    if (fig && bkp_audit_reports_set(fig, &paths, &sums)) { /* unrecorded rather than uncheckable */
+        json_decref(fig);
+        fig = NULL;
+    }
+    *rec = (bkp_audit_rec){.op = "report", .figures = fig};
+}
+
+bool ops_report_rec_read(const bkp_audit_entry *e, time_t *from, time_t *to, bool *answer)
+{
+    if (!e->op || strcmp(e->op, "report"))
+        return false;
+    const char *f = json_string_value(json_object_get(e->figures, "from"));
+    const char *t = json_string_value(json_object_get(e->figures, "to"));
+    *from = f && bkp_iso_parse(f) > 0 ? bkp_iso_parse(f) : 0;
+    *to = t && bkp_iso_parse(t) > 0 ? bkp_iso_parse(t) : 0;
+    *answer = json_is_true(json_object_get(e->figures, "answer"));
+    return true;
+}

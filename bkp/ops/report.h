@@ -20,6 +20,7 @@
 
 #include <time.h>
 
+#include "bkp/audit/audit.h"
 #include "bkp/ops/status.h"
 #include "bkp/report/evidence_doc.h"
 #include "bkp/store/repo.h"
@@ -50,5 +51,17 @@ typedef struct ops_report_in {
  * empty) for a period that ended before the repository was made, of which
  * nothing can be said; -ENOMEM (`*out` empty). */
 int ops_report(const ops_report_in *in, rb_evidence *out);
+
+/* The audit record of an evidence report written to the file at `path`
+ * (op "report"), so that `bkp audit check FILE` tells the file handed over
+ * from one edited since: its path and SHA-256 (`sha256`, hex;
+ * bkp_audit_reports_set), its period and its answer, into `rec`, whose
+ * figures are a new reference the caller releases after writing it (NULL
+ * without memory: nothing to record). */
+void ops_report_rec(const char *path, const char *sha256, time_t from, time_t to, bool answer,
+                    bkp_audit_rec *rec);
+/* Such a record read back: its period (0 when not said) and answer; false
+ * for a record of another op. */
+bool ops_report_rec_read(const bkp_audit_entry *e, time_t *from, time_t *to, bool *answer);
 
 #endif

@@ -354,6 +354,29 @@ static void test_backup_record(void **state)
     json_decref(rec.figures);
 }
 
+/* An evidence report's record as `audit report -o` writes it, read back as
+ * `audit check` reads it. */
+static void test_report_record(void **state)
+{
+    (void)state;
+    bkp_audit_rec rec;
+    ops_report_rec("/srv/ev\\1.md", "ab", 1764000000, 1766592000, true, &rec);
+    assert_string_equal(rec.op, "report");
+    assert_non_null(rec.figures);
+    bkp_audit_entry e = {.op = "report", .figures = rec.figures};
+    time_t from, to;
+    bool answer;
+    assert_true(ops_report_rec_read(&e, &from, &to, &answer));
+    assert_int_equal(from, 1764000000);
+    assert_int_equal(to, 1766592000);
+    assert_true(answer);
+    assert_true(bkp_audit_names_report(&e, "ab", NULL));
+    assert_true(bkp_audit_names_report(&e, NULL, "ev\\1.md"));
+    e.op = "drill";
+    assert_false(ops_report_rec_read(&e, &from, &to, &answer));
+    json_decref(rec.figures);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_period_before_records, setup, teardown),
         cmocka_unit_test(test_missed_nights),
         cmocka_unit_test(test_backup_record),
+        cmocka_unit_test(test_report_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
