@@ -29,10 +29,10 @@ typedef struct ops_backup_figures {
     const bkp_hook_result *stream;  /* a stream's command that ran to its end; NULL: none */
 } ops_backup_figures;
 
-/* The figures `f` into `rec` (its op, and the figures, a new reference the
- * caller releases with json_decref after writing it; without memory, fewer
- * figures or NULL);
- * the rest of `rec` (data set, generation, outcome, error) is the caller's. */
+/* The figures `f` into `rec`: its op, and the figures, a new reference the
+ * caller releases with json_decref after writing it (without memory, fewer
+ * figures, or NULL). The rest of `rec` (data set, generation, outcome,
+ * error) is the caller's. */
 void ops_backup_rec(const ops_backup_figures *f, bkp_audit_rec *rec);
 
 /* A backup's record read back; what is absent or of another type, and any
