@@ -22,10 +22,11 @@ typedef struct gather {
  * it was refused, a drill's what it measured. */
 static rst_cited cited(const bkp_audit_entry *e)
 {
-    rst_cited c = {.time = e->time, .ok = e->ok, .seconds = -1, .rto_met = RST_UNSAID};
-    if (!strcmp(e->op, "rotate"))
-        c.refused = ops_rotation_refused(e);
-    return c;
+    return (rst_cited){.time = e->time,
+                       .ok = e->ok,
+                       .refused = ops_rotation_refused(e), /* false but for a rotation's */
+                       .seconds = -1,
+                       .rto_met = RST_UNSAID};
 }
 
 static rst_annex_runbook *runbook_named(rst_annex_facts *f, const char *name)

@@ -195,7 +195,7 @@ typedef struct proof {
  * editable. */
 static void note_governed(proof *p, const bkp_audit_entry *e)
 {
-    const char *lock = strcmp(e->op, "rotate") ? NULL : ops_rotation_lock(e), *g;
+    const char *lock = ops_rotation_lock(e), *g; /* NULL but for a rotation's record */
     if (!lock || !e->medium || strcmp(e->medium, p->medium) || !strcmp(lock, "compliance"))
         return;
     for (size_t i = 0; (g = ops_rotation_generation(e, i)); i++)

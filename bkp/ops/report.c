@@ -207,7 +207,7 @@ static bool names_dataset(const bkp_audit_entry *r, const char *ds)
         return !strcmp(r->dataset, ds);
     size_t l = strlen(ds);
     const char *n;
-    for (size_t i = 0; is(r, "rotate") && (n = ops_rotation_generation(r, i)); i++)
+    for (size_t i = 0; (n = ops_rotation_generation(r, i)); i++) /* a rotation's */
         if (!strncmp(n, ds, l) && n[l] == ':')
             return true;
     return false;
@@ -631,8 +631,9 @@ bool ops_report_rec_read(const bkp_audit_entry *e, time_t *from, time_t *to, boo
         return false;
     const char *f = json_string_value(json_object_get(e->figures, "from"));
     const char *t = json_string_value(json_object_get(e->figures, "to"));
-    *from = f && bkp_iso_parse(f) > 0 ? bkp_iso_parse(f) : 0;
-    *to = t && bkp_iso_parse(t) > 0 ? bkp_iso_parse(t) : 0;
+    time_t a = f ? bkp_iso_parse(f) : 0, b = t ? bkp_iso_parse(t) : 0;
+    *from = a > 0 ? a : 0;
+    *to = b > 0 ? b : 0;
     *answer = json_is_true(json_object_get(e->figures, "answer"));
     return true;
 }
