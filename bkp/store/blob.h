@@ -58,14 +58,18 @@ typedef enum bkp_comp_kind {
  * database dump level 3 gains nothing at 1.6 times the time (its first
  * chunks 3.5 %, its later ones lose 5 %); on shared libraries it takes
  * 9.7 % off (bench/README.md, "Which chunks level 3 pays on"); no measure
- * of one chunk alone tells the two apart. */
+ * of one chunk alone tells the two apart. One sample in 32: at one in 128
+ * a system tree, whose first large files gain less than its shared
+ * libraries, reached level 3 only a third of the way through, and its
+ * repository came out 1-4 % larger than with one in 32 (bench/README.md,
+ * "Level 3 where a data set's samples say it pays"). */
 typedef struct bkp_comp_learn {
     atomic_uint_fast64_t seen;     /* large blobs that compress, so far */
     atomic_uint_fast64_t at1, at3; /* the samples' bytes at levels 1 and 3 */
 } bkp_comp_learn;
 
 #define BKP_COMP_LEARN_FIRST 8
-#define BKP_COMP_LEARN_EVERY 128
+#define BKP_COMP_LEARN_EVERY 32
 
 typedef struct bkp_comp {
     bkp_comp_kind kind;
