@@ -122,7 +122,7 @@ typedef struct pol_ds_state {
     time_t run_since;
 } pol_ds_state;
 
-#define POL_REASONS 6
+#define POL_REASONS 8
 #define POL_ACTIONS 4
 
 typedef struct pol_status {

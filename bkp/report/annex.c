@@ -365,13 +365,15 @@ static const char *drill_words(const rst_cited *dr, char *buf, size_t n)
         snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), date, took);
     else
         snprintf(buf, n, _("%.10s: succeeded in %s"), date, took);
+    if (dr->ok && dr->attended == RST_NO)
+        bkp_strappend(buf, n, "%s", _("; unattended: nobody followed the written steps"));
     return buf;
 }
 
 /* One data set's row of the recovery table. */
 static void recovery_row(rb_doc *doc, const pol_dataset *d, const rst_annex_facts *facts)
 {
-    char name[512], proc[512], rto[32], drill[128];
+    char name[512], proc[512], rto[32], drill[256];
     const rst_annex_runbook *rb = runbook_of(facts, d->runbook);
     const char *target = _("not set");
     if (!d->runbook)
@@ -437,12 +439,16 @@ static void key_section(rb_doc *doc, const pol_policy *p, const rst_annex_facts 
         const rst_annex_runbook *rb = &facts->runbooks[i];
         if (!rb->passphrase_note || !*rb->passphrase_note)
             continue;
-        rb_doc_para(doc, _("Where the passphrase and key papers are kept (procedure %s): %s"),
-                    rb->name, rb->passphrase_note);
+        rb_doc_para(doc, _("Where the passphrase is kept (procedure %s): %s"), rb->name,
+                    rb->passphrase_note);
         noted = true;
     }
     if (!noted)
-        rb_doc_para(doc, _("Where the passphrase and key papers are kept: %s"), blank());
+        rb_doc_para(doc, _("Where the passphrase is kept: %s"), blank());
+    /* The runbook says where the passphrase is; the paper key's place is
+     * another, which nothing records: the form asks for it. */
+    rb_doc_para(doc, _("Where the paper key or its shares are kept, apart from the passphrase: %s"),
+                blank());
 }
 
 /* The guideline's service levels (12.2): one row per data set. */

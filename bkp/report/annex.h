@@ -27,6 +27,7 @@ typedef struct rst_cited {
     bool refused;    /* a rotation refused: nothing written */
     double seconds;  /* a drill's measured time; < 0: not said */
     rst_tri rto_met; /* a drill within its target */
+    rst_tri attended; /* a drill with people following its steps */
 } rst_cited;
 
 /* A procedure the policy names, and its last drill. */

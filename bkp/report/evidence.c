@@ -223,7 +223,11 @@ static bool rule(const rb_evidence *ev, char *out, size_t n)
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
         ok &= !(d->has_status && d->verdict == POL_NON_COMPLIANT);
-        bkp_strappend(out, n, _("%s%s: verdict %s"), sep(i), d->name, verdict_text(d));
+        bkp_strappend(out, n,
+                      d->has_status && d->verdict == POL_AT_RISK
+                          ? _("%s%s: verdict %s, which holds the rule")
+                          : _("%s%s: verdict %s"),
+                      sep(i), d->name, verdict_text(d));
     }
     bkp_strappend(out, n, "%s", _(" (as of the day this report was made; the reasons are in "
                                   "each data set's table)"));
@@ -278,7 +282,12 @@ static bool drill(const rb_evidence *ev, char *out, size_t n)
                           d->name, (long long)best->e.seq, rb_day(date, sizeof(date), best->e.time),
                           rb_evidence_drill_kind(best, kind, sizeof(kind)),
                           best->seconds > 0 ? best->seconds : 0.0);
-        else
+        if (best && best->kind == RB_EV_UNATTENDED)
+            bkp_strappend(out, n, "%s",
+                          _(" (bkp restored and checked the data; nobody followed the written "
+                            "steps: hold a drill with the staff, `bkp drill RUNBOOK --attest "
+                            "NAME`)"));
+        else if (!best)
             bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i), d->name);
     }
     return ok;
@@ -355,8 +364,10 @@ const char *rb_evidence_drill_kind(const rb_ev_drill *r, char *buf, size_t n)
 static const char *part_fix(rb_ev_part_id p)
 {
     static const char *const fix[RB_EV_PARTS] = {
-        [RB_EV_GENERATIONS] = N_("Let the nightly run back up on three days (or run `bkp backup` "
-                                 "three times); retention keeps at least three generations."),
+        [RB_EV_GENERATIONS] = N_("Let the schedule make them, one a run (`bkp status` says when "
+                                 "the third is kept); three backups in a row would meet the "
+                                 "count, not what three generations are for. Retention keeps at "
+                                 "least three."),
         [RB_EV_OFFLINE] = N_("Rotate an off-line disk within the rule's days (`bkp rotate "
                              "MEDIUM`) and keep to the exchange calendar on the status page."),
         [RB_EV_IMMUTABLE] = N_("Keep a copy that cannot be edited: an off-line disk or tape "

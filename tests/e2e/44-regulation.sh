@@ -95,6 +95,7 @@ for s in "| usb-a | 7 日ごと | 2026-03-02 |" "2026-03-02: 成功" "4 時間 0
 done
 ok "$BKP" policy print --regulation --policy "$POL" --lang en
 case $OUT in *"$(cat "$PASSFILE")"*) flunk "the annex should never hold the passphrase" ;; esac
-output_has "Where the passphrase and key papers are kept (procedure emr): 事務長室の金庫"
+output_has "Where the passphrase is kept (procedure emr): 事務長室の金庫"
+output_has "Where the paper key or its shares are kept, apart from the passphrase: "
 output_has "FEWER THAN THREE"
 finish

@@ -101,14 +101,16 @@ typedef struct facts_buf {
 static const rst_annex_facts *facts(facts_buf *b)
 {
     memset(b, 0, sizeof(*b));
-    b->books[0] = (rst_annex_runbook){
-        .name = "emr-db",
-        .title = "電子カルテDB 復旧手順",
-        .owner = "医療情報システム安全管理責任者",
-        .passphrase_note = "金庫の封筒 (事務長室)",
-        .rto = 14400,
-        .drill = {.time = at("2026-11-01T05:00:12Z"), .ok = true, .seconds = 4850.5,
-                  .rto_met = RST_YES}};
+    b->books[0] = (rst_annex_runbook){.name = "emr-db",
+                                      .title = "電子カルテDB 復旧手順",
+                                      .owner = "医療情報システム安全管理責任者",
+                                      .passphrase_note = "金庫の封筒 (事務長室)",
+                                      .rto = 14400,
+                                      .drill = {.time = at("2026-11-01T05:00:12Z"),
+                                                .ok = true,
+                                                .seconds = 4850.5,
+                                                .rto_met = RST_YES,
+                                                .attended = RST_YES}};
     b->books[1] = (rst_annex_runbook){.name = "pacs", .invalid = true};
     rst_cited usb = {.time = at("2026-11-20T09:12:00Z"), .ok = true, .seconds = -1};
     b->media[0] = (rst_annex_medium){.name = "usb-a", .last = usb, .last_ok = usb};
@@ -198,14 +200,34 @@ static void test_drill_over_target(void **state)
     char *ja = rst_annex_render(p, &b.f, RB_MARKDOWN, true);
     assert_non_null(strstr(en, "2026-11-01: succeeded in 5 h 00 min, OVER the target"));
     assert_non_null(strstr(ja, "2026-11-01: 成功（5 時間 00 分、目標時間を超過）"));
+    assert_null(strstr(en, "unattended"));
     assert_null(strstr(en, "within the target"));
     free(en);
     free(ja);
     pol_free(p);
 }
 
+/* A drill nobody followed the steps of says so: the annex is the rules'
+ * record of how the procedure was confirmed. */
+static void test_drill_unattended(void **state)
+{
+    (void)state;
+    pol_policy *p = fixture();
+    facts_buf b;
+    facts(&b);
+    b.books[0].drill.attended = RST_NO;
+    char *en = rst_annex_render(p, &b.f, RB_MARKDOWN, false);
+    char *ja = rst_annex_render(p, &b.f, RB_MARKDOWN, true);
+    assert_non_null(strstr(en, "2026-11-01: succeeded in 1 h 20 min, within the target; "
+                               "unattended: nobody followed the written steps"));
+    assert_non_null(strstr(ja, "目標時間内）。無人の訓練: 書かれた手順を人は行っていません"));
+    free(en);
+    free(ja);
+    pol_free(p);
+}
+
 /* Without facts: no drill recorded, no rotation, the object lock not proven,
- * and a blank for where the key papers are. */
+ * and blanks for where the passphrase and the paper key are. */
 static void test_no_facts(void **state)
 {
     (void)state;
@@ -215,7 +237,9 @@ static void test_no_facts(void **state)
     assert_non_null(strstr(t, "no drill recorded"));
     assert_non_null(strstr(t, "none recorded"));
     assert_non_null(strstr(t, "not yet proven: run `bkp media probe cloud`"));
-    assert_non_null(strstr(t, "Where the passphrase and key papers are kept: ____"));
+    assert_non_null(strstr(t, "Where the passphrase is kept: ____"));
+    assert_non_null(strstr(t, "Where the paper key or its shares are kept, apart from the "
+                              "passphrase: ____"));
     free(t);
     pol_free(p);
 }
@@ -235,6 +259,7 @@ int main(void)
         cmocka_unit_test(test_golden),
         cmocka_unit_test(test_content),
         cmocka_unit_test(test_drill_over_target),
+        cmocka_unit_test(test_drill_unattended),
         cmocka_unit_test(test_no_facts),
         cmocka_unit_test(test_generations),
     };

@@ -852,7 +852,8 @@ static void test_several_actions(void **state)
     assert_non_null(strstr(o->actions[0], "do not rotate to or overwrite usb-a"));
 }
 
-/* Seven problems, six places: the least serious is dropped. */
+/* Nine problems, eight places: the least serious (the pins not compared)
+ * is dropped, the generations' count kept. */
 static void test_reasons_capped(void **state)
 {
     (void)state;
@@ -861,15 +862,20 @@ static void test_reasons_capped(void **state)
     w.s.generations = 1;
     w.s.last_run_failed = true;
     w.s.last_backup = T0;
+    w.s.pins_unchecked = true;
+    w.s.suspicious = 1;
+    w.s.suspicious_seq = 4;
     pol_compliance(&w.p, &w.s, NULL, NULL, 0, T0 + 5 * DAY, &w.out);
     assert_int_equal(w.out.nreasons, POL_REASONS);
     assert_int_equal(reason_at(&w.out, "no off-line copy"), 0);
-    assert_int_equal(reason_at(&w.out, "no backup for 5 days"), 5);
+    assert_int_equal(reason_at(&w.out, "emr:4 was sealed as suspicious"), 4);
+    assert_int_equal(reason_at(&w.out, "no backup for 5 days"), 6);
+    assert_int_equal(reason_at(&w.out, "only 1 generation kept"), 7);
     for (size_t i = 0; i < w.out.nreasons; i++)
-        assert_null(strstr(w.out.reasons[i], "generation"));
-    expect(&w.out, POL_NON_COMPLIANT,
-           "add an off-line medium (removable or archive, `offline: true`) to the policy and to "
-           "copy_to of emr");
+        assert_null(strstr(w.out.reasons[i], "pinned"));
+    assert_int_equal(w.out.verdict, POL_NON_COMPLIANT);
+    assert_int_equal(w.out.nactions, 1);
+    assert_non_null(strstr(w.out.actions[0], "connect no off-line disk to this server yet"));
 }
 
 static void test_media_due_table(void **state)

@@ -466,6 +466,19 @@ static void test_drill(void **state)
     ev = all_hold();
     json_object_del(dataset(ev, 1), "drills");
     judge(ev, "drill", "scans without a drills list");
+    /* An unattended drill confirms the restore, said for what it is: nobody
+     * followed the written steps. */
+    ev = all_hold();
+    json_object_set_new(json_array_get(json_object_get(dataset(ev, 1), "drills"), 0), "kind",
+                        json_string("unattended"));
+    st = statement_of(ev);
+    en = evidence_of(st, "drill", "en");
+    assert_non_null(strstr(en, "scans: drill #23 (2025-01-22, unattended) succeeded in 12.3 s (bkp "
+                               "restored and checked the data; nobody followed the written steps"));
+    assert_true(strstr(en, "nobody followed") > strstr(en, "scans:")); /* emr-db's attended */
+    assert_non_null(strstr(evidence_of(st, "drill", "ja"), "書かれた手順を人は行っていません"));
+    json_decref(st);
+    json_decref(ev);
 }
 
 /* A drill confirms the procedure only when it restored the data set by the
