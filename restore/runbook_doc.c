@@ -477,6 +477,14 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         rb_doc_h2(d, _("If this server and its policy are gone"));
     if (bucket)
         new_machine_bucket(d, rb, copies, folders);
+    /* What the day leaves is the record of what was read: more than one
+     * file, in more than one folder. */
+    if (shown || bucket)
+        rb_doc_para(d, "%s",
+                    _("Each of these commands records what it read in a signed journal and says "
+                      "where (bkp-journal-….jsonl: in the folder you work in, and for a restore "
+                      "beside the folder it restores to). Keep every journal it names with this "
+                      "paper."));
 }
 
 /* What a person does first with the medium `on` on a machine that has
