@@ -323,6 +323,15 @@ void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f)
                             .key_recovery = json_is_true(json_object_get(fig, "key_recovery"))};
 }
 
+bool rb_drill_figures_unattended(const rb_drill_figures *f)
+{
+    if (f->key_recovery)
+        return false;
+    if (f->attended != RST_UNSAID)
+        return f->attended == RST_NO;
+    return f->not_rehearsed > 0;
+}
+
 /* ---- the report for people ---- */
 
 const char *rb_source_words(const char *src)

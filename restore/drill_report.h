@@ -136,6 +136,10 @@ typedef struct rb_drill_figures {
     bool key_recovery; /* the key sheets alone opened the key */
 } rb_drill_figures;
 void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f);
+/* Whether nobody followed the drill's written steps: it says so, or (a
+ * record from before drills said it) its people's steps were not
+ * rehearsed. A key-recovery drill is a kind of its own: false. */
+bool rb_drill_figures_unattended(const rb_drill_figures *f);
 
 /* The report for people, in Markdown or HTML (bkp/report/doc.h), in
  * Japanese or English (malloc'd; NULL without memory). */

@@ -481,10 +481,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
      * file, in more than one folder. */
     if (shown || bucket)
         rb_doc_para(d, "%s",
-                    _("Each of these commands records what it read in a signed journal and says "
-                      "where (bkp-journal-….jsonl: in the folder you work in, and for a restore "
-                      "beside the folder it restores to). Keep every journal it names with this "
-                      "paper."));
+                    _("These commands record what they read in signed journals and say where "
+                      "(`bkp-journal-*.jsonl`: in the folder you work in, or your home folder when "
+                      "that folder is on the medium; for a restore, beside the folder it restores "
+                      "to). Keep every journal they name with this paper."));
 }
 
 /* What a person does first with the medium `on` on a machine that has

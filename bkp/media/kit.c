@@ -305,7 +305,7 @@ static char *readme(void)
             "   一緒に保管する。\n"
             "   時刻はこの機械の時間帯で、その名前 (JST、UTC など) を付けて表示される。\n"
             "   紙の手順書の時刻はサーバーの時間帯。合わせるには、紙が JST なら\n"
-            "   TZ=Asia/Tokyo、UTC なら TZ=UTC を付ける (例: TZ=Asia/Tokyo ./bkp generations)。\n"
+            "   TZ=JST-9、UTC なら TZ=UTC を付ける (例: TZ=JST-9 ./bkp generations ...)。\n"
             "5. 手順書に沿って業務システムを戻す。ディスクではこのフォルダの隣の\n"
             "   procedure-*.md（そのディスクにある世代の一覧つき）、テープではこの中。\n"
             "   形式は FORMAT.md。\n\n"
@@ -329,7 +329,7 @@ static char *readme(void)
             "   the papers of the day.\n"
             "   Times are shown in this machine's time zone, with its name (JST, UTC);\n"
             "   the printed procedure's are the server's. To read them alike, give the\n"
-            "   paper's: TZ=Asia/Tokyo for JST, TZ=UTC for UTC (e.g. TZ=UTC ./bkp ...).\n"
+            "   paper's: TZ=JST-9 for JST, TZ=UTC for UTC (e.g. TZ=JST-9 ./bkp ...).\n"
             "5. Follow the procedures: procedure-*.md beside this folder on a disk (with\n"
             "   the generations that disk holds), inside it on a tape. The formats:\n"
             "   FORMAT.md.\n") < 0)

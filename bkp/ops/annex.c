@@ -26,8 +26,7 @@ static rst_cited cited(const bkp_audit_entry *e)
                        .ok = e->ok,
                        .refused = ops_rotation_refused(e), /* false but for a rotation's */
                        .seconds = -1,
-                       .rto_met = RST_UNSAID,
-                       .attended = RST_UNSAID};
+                       .rto_met = RST_UNSAID};
 }
 
 static rst_annex_runbook *runbook_named(rst_annex_facts *f, const char *name)
@@ -61,7 +60,10 @@ static int collect(const bkp_audit_entry *e, void *ctx)
             rb->drill = cited(e);
             rb->drill.seconds = fig.seconds;
             rb->drill.rto_met = fig.rto_met;
-            rb->drill.attended = fig.attended;
+            rb->drill.unattended = rb_drill_figures_unattended(&fig);
+            if (!rb->drill.unattended &&
+                !fig.key_recovery) /* cited beside a later unattended one */
+                rb->attended = rb->drill;
         }
     } else if (!strcmp(op, "rotate") && m) {
         m->last = cited(e);

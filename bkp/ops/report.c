@@ -232,9 +232,7 @@ static rb_ev_kind drill_kind(const rb_drill_figures *f)
 {
     if (f->key_recovery)
         return RB_EV_KEY_RECOVERY;
-    if (f->attended != RST_UNSAID)
-        return f->attended == RST_YES ? RB_EV_ATTENDED : RB_EV_UNATTENDED;
-    return f->not_rehearsed > 0 ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
+    return rb_drill_figures_unattended(f) ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
 }
 
 static void drill_of(const bkp_audit_entry *r, rb_ev_drill *d, bool *nomem)

@@ -365,15 +365,13 @@ static const char *drill_words(const rst_cited *dr, char *buf, size_t n)
         snprintf(buf, n, _("%.10s: succeeded in %s, OVER the target"), date, took);
     else
         snprintf(buf, n, _("%.10s: succeeded in %s"), date, took);
-    if (dr->ok && dr->attended == RST_NO)
-        bkp_strappend(buf, n, "%s", _("; unattended: nobody followed the written steps"));
     return buf;
 }
 
 /* One data set's row of the recovery table. */
 static void recovery_row(rb_doc *doc, const pol_dataset *d, const rst_annex_facts *facts)
 {
-    char name[512], proc[512], rto[32], drill[256];
+    char name[512], proc[512], rto[32], drill[512], staff[256];
     const rst_annex_runbook *rb = runbook_of(facts, d->runbook);
     const char *target = _("not set");
     if (!d->runbook)
@@ -387,10 +385,18 @@ static void recovery_row(rb_doc *doc, const pol_dataset *d, const rst_annex_fact
         snprintf(proc, sizeof(proc), "%s: %s", d->runbook, or_empty(rb->title));
     if (rb && rb->rto > 0)
         target = rb_duration_text(rto, sizeof(rto), (double)rb->rto);
-    rb_doc_row(doc, (const char *[]){
-                        dataset_words(d, name, sizeof(name)), proc, target,
-                        d->runbook ? drill_words(rb ? &rb->drill : NULL, drill, sizeof(drill)) : "",
-                        NULL});
+    drill[0] = '\0';
+    if (d->runbook)
+        drill_words(rb ? &rb->drill : NULL, drill, sizeof(drill));
+    /* An unattended drill proves the restore, not the people's steps: the
+     * last drill with the staff beside it, or that there was none. */
+    if (d->runbook && rb && rb->drill.time && rb->drill.unattended)
+        bkp_strappend(drill, sizeof(drill),
+                      _(" (unattended: nobody followed the written steps)\nwith the staff: %s"),
+                      rb->attended.time ? drill_words(&rb->attended, staff, sizeof(staff))
+                                        : _("none recorded"));
+    rb_doc_row(doc,
+               (const char *[]){dataset_words(d, name, sizeof(name)), proc, target, drill, NULL});
 }
 
 static void recovery_section(rb_doc *doc, const pol_policy *p, const size_t *o,

@@ -27,7 +27,7 @@ typedef struct rst_cited {
     bool refused;    /* a rotation refused: nothing written */
     double seconds;  /* a drill's measured time; < 0: not said */
     rst_tri rto_met; /* a drill within its target */
-    rst_tri attended; /* a drill with people following its steps */
+    bool unattended; /* a drill nobody followed the steps of (rb_drill_figures_unattended) */
 } rst_cited;
 
 /* A procedure the policy names, and its last drill. */
@@ -37,6 +37,7 @@ typedef struct rst_annex_runbook {
     char *title, *owner, *passphrase_note; /* NULL: not said */
     int64_t rto;                           /* its target, seconds; 0: none */
     rst_cited drill;
+    rst_cited attended; /* the last drill with the staff, when the last was unattended */
 } rst_annex_runbook;
 
 /* A medium of the policy: its last rotation, the last that succeeded, and

@@ -225,7 +225,7 @@ static bool rule(const rb_evidence *ev, char *out, size_t n)
         ok &= !(d->has_status && d->verdict == POL_NON_COMPLIANT);
         bkp_strappend(out, n,
                       d->has_status && d->verdict == POL_AT_RISK
-                          ? _("%s%s: verdict %s, which holds the rule")
+                          ? _("%s%s: verdict %s, with the copies the rule asks for")
                           : _("%s%s: verdict %s"),
                       sep(i), d->name, verdict_text(d));
     }
@@ -282,11 +282,23 @@ static bool drill(const rb_evidence *ev, char *out, size_t n)
                           d->name, (long long)best->e.seq, rb_day(date, sizeof(date), best->e.time),
                           rb_evidence_drill_kind(best, kind, sizeof(kind)),
                           best->seconds > 0 ? best->seconds : 0.0);
-        if (best && best->kind == RB_EV_UNATTENDED)
+        /* An unattended drill proves the restore, not the people's
+         * steps: said, with the last drill with the staff when it did not
+         * confirm the procedure (one that did would be `best`). */
+        const rb_ev_drill *staff = NULL;
+        for (size_t k = 0; best && best->kind == RB_EV_UNATTENDED && k < d->ndrills; k++)
+            if (d->drills[k].kind == RB_EV_ATTENDED)
+                staff = &d->drills[k];
+        if (staff)
+            bkp_strappend(out, n,
+                          _(" (in this drill nobody followed the written steps; the last drill "
+                            "with the staff, #%lld of %.10s, did not confirm the procedure)"),
+                          (long long)staff->e.seq, rb_day(date, sizeof(date), staff->e.time));
+        else if (best && best->kind == RB_EV_UNATTENDED)
             bkp_strappend(out, n, "%s",
-                          _(" (bkp restored and checked the data; nobody followed the written "
-                            "steps: hold a drill with the staff, `bkp drill RUNBOOK --attest "
-                            "NAME`)"));
+                          _(" (bkp restored and checked the data; in this drill nobody followed "
+                            "the written steps: hold one with the staff, `bkp drill RUNBOOK "
+                            "--attest NAME`)"));
         else if (!best)
             bkp_strappend(out, n, _("%s%s: no successful drill in the period"), sep(i), d->name);
     }
@@ -364,10 +376,10 @@ const char *rb_evidence_drill_kind(const rb_ev_drill *r, char *buf, size_t n)
 static const char *part_fix(rb_ev_part_id p)
 {
     static const char *const fix[RB_EV_PARTS] = {
-        [RB_EV_GENERATIONS] = N_("Let the schedule make them, one a run (`bkp status` says when "
-                                 "the third is kept); three backups in a row would meet the "
-                                 "count, not what three generations are for. Retention keeps at "
-                                 "least three."),
+        [RB_EV_GENERATIONS] = N_("Let the schedule make them, one a run, and do what `bkp "
+                                 "status` says (when the third is kept, or what to change); "
+                                 "three backups in a row would meet the count, not what three "
+                                 "generations are for."),
         [RB_EV_OFFLINE] = N_("Rotate an off-line disk within the rule's days (`bkp rotate "
                              "MEDIUM`) and keep to the exchange calendar on the status page."),
         [RB_EV_IMMUTABLE] = N_("Keep a copy that cannot be edited: an off-line disk or tape "

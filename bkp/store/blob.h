@@ -60,9 +60,10 @@ typedef enum bkp_comp_kind {
  * 9.7 % off (bench/README.md, "Which chunks level 3 pays on"); no measure
  * of one chunk alone tells the two apart. One sample in 32: at one in 128
  * a system tree, whose first large files gain less than its shared
- * libraries, reached level 3 only a third of the way through, and its
- * repository came out 1-4 % larger than with one in 32 (bench/README.md,
- * "Level 3 where a data set's samples say it pays"). */
+ * libraries, reached level 3 late, by as much as a third of the way
+ * through, and its repository came out on either side of restic's from
+ * run to run; with one in 32 it is 1-2 % under it (bench/README.md, "One
+ * sample in 32"). */
 typedef struct bkp_comp_learn {
     atomic_uint_fast64_t seen;     /* large blobs that compress, so far */
     atomic_uint_fast64_t at1, at3; /* the samples' bytes at levels 1 and 3 */

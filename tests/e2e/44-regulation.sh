@@ -93,6 +93,9 @@ for s in "| usb-a | 7 日ごと | 2026-03-02 |" "2026-03-02: 成功" "4 時間 0
     "3世代未満"; do
     output_has "$s" "the annex should cite '$s' from the policy, runbook or audit log"
 done
+# The drill above was unattended: said, with the last drill with the staff (none).
+output_has "（無人: 書かれた手順を人は行っていません）" "the annex should say the drill was unattended"
+output_has "職員との訓練: 記録なし"
 ok "$BKP" policy print --regulation --policy "$POL" --lang en
 case $OUT in *"$(cat "$PASSFILE")"*) flunk "the annex should never hold the passphrase" ;; esac
 output_has "Where the passphrase is kept (procedure emr): 事務長室の金庫"

@@ -101,16 +101,14 @@ typedef struct facts_buf {
 static const rst_annex_facts *facts(facts_buf *b)
 {
     memset(b, 0, sizeof(*b));
-    b->books[0] = (rst_annex_runbook){.name = "emr-db",
-                                      .title = "電子カルテDB 復旧手順",
-                                      .owner = "医療情報システム安全管理責任者",
-                                      .passphrase_note = "金庫の封筒 (事務長室)",
-                                      .rto = 14400,
-                                      .drill = {.time = at("2026-11-01T05:00:12Z"),
-                                                .ok = true,
-                                                .seconds = 4850.5,
-                                                .rto_met = RST_YES,
-                                                .attended = RST_YES}};
+    b->books[0] = (rst_annex_runbook){
+        .name = "emr-db",
+        .title = "電子カルテDB 復旧手順",
+        .owner = "医療情報システム安全管理責任者",
+        .passphrase_note = "金庫の封筒 (事務長室)",
+        .rto = 14400,
+        .drill = {
+            .time = at("2026-11-01T05:00:12Z"), .ok = true, .seconds = 4850.5, .rto_met = RST_YES}};
     b->books[1] = (rst_annex_runbook){.name = "pacs", .invalid = true};
     rst_cited usb = {.time = at("2026-11-20T09:12:00Z"), .ok = true, .seconds = -1};
     b->media[0] = (rst_annex_medium){.name = "usb-a", .last = usb, .last_ok = usb};
@@ -215,14 +213,21 @@ static void test_drill_unattended(void **state)
     pol_policy *p = fixture();
     facts_buf b;
     facts(&b);
-    b.books[0].drill.attended = RST_NO;
+    b.books[0].drill.unattended = true;
     char *en = rst_annex_render(p, &b.f, RB_MARKDOWN, false);
     char *ja = rst_annex_render(p, &b.f, RB_MARKDOWN, true);
-    assert_non_null(strstr(en, "2026-11-01: succeeded in 1 h 20 min, within the target; "
-                               "unattended: nobody followed the written steps"));
-    assert_non_null(strstr(ja, "目標時間内）。無人の訓練: 書かれた手順を人は行っていません"));
+    assert_non_null(strstr(en, "2026-11-01: succeeded in 1 h 20 min, within the target "
+                               "(unattended: nobody followed the written steps)<br>with the "
+                               "staff: none recorded"));
+    assert_non_null(
+        strstr(ja, "目標時間内）（無人: 書かれた手順を人は行っていません）<br>職員との訓練: "));
     free(en);
     free(ja);
+    /* The last drill with the staff, cited beside the unattended one. */
+    b.books[0].attended = (rst_cited){.time = at("2026-10-30T05:00:00Z"), .ok = false};
+    en = rst_annex_render(p, &b.f, RB_MARKDOWN, false);
+    assert_non_null(strstr(en, "with the staff: 2026-10-30: failed"));
+    free(en);
     pol_free(p);
 }
 

@@ -852,6 +852,28 @@ static void test_several_actions(void **state)
     assert_non_null(strstr(o->actions[0], "do not rotate to or overwrite usb-a"));
 }
 
+/* Day one, the policy's disk not yet written: every count short, and the
+ * generations' count with the day the schedule keeps the third — the
+ * person sees that nothing but the rotation is theirs to do. */
+static void test_day_one_reasons(void **state)
+{
+    (void)state;
+    world w;
+    const pol_medium *m[] = {&USB_A};
+    world_init(&w, m, 1);
+    w.s.generations = 1;
+    w.s.last_backup = T0 + 10 * HOUR;
+    const pol_status *o = judge(&w, T0 + 10 * HOUR + 60);
+    assert_int_equal(o->verdict, POL_NON_COMPLIANT);
+    assert_true(o->nreasons >= 7);
+    assert_int_equal(reason_at(o, "no off-line copy"), 0);
+    size_t gen = reason_at(o, "only 1 generation kept");
+    size_t third = reason_at(o, "the schedule (daily at 02:00) keeps the third generation on");
+    assert_true(gen < third);
+    assert_non_null(strstr(o->reasons[third], "2026-01-07 02:00"));
+    expect(o, POL_NON_COMPLIANT, "connect usb-a and run `bkp rotate usb-a` — never written yet");
+}
+
 /* Nine problems, eight places: the least serious (the pins not compared)
  * is dropped, the generations' count kept. */
 static void test_reasons_capped(void **state)
@@ -971,9 +993,9 @@ int main(void)
         cmocka_unit_test(test_no_offline_medium),      cmocka_unit_test(test_shortfall_actions),
         cmocka_unit_test(test_immutable_copies),       cmocka_unit_test(test_few_generations),
         cmocka_unit_test(test_failed_and_old_backups), cmocka_unit_test(test_several_actions),
-        cmocka_unit_test(test_reasons_capped),         cmocka_unit_test(test_media_due_table),
-        cmocka_unit_test(test_verdict_names),          cmocka_unit_test(test_primary_behind_medium),
-        cmocka_unit_test(test_rotation_calendar),
+        cmocka_unit_test(test_day_one_reasons),        cmocka_unit_test(test_reasons_capped),
+        cmocka_unit_test(test_media_due_table),        cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_primary_behind_medium),  cmocka_unit_test(test_rotation_calendar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

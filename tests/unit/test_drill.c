@@ -221,6 +221,7 @@ static void test_record_done(void **state)
     assert_int_equal(df.not_rehearsed, (int64_t)confirms(f->rb));
     assert_int_equal(df.rto_met, report.rto_met ? RST_YES : RST_NO);
     assert_int_equal(df.attended, RST_NO);
+    assert_true(rb_drill_figures_unattended(&df));
     assert_null(df.attested_by);
     assert_false(df.key_recovery);
     assert_true(df.seconds >= 0);
@@ -239,6 +240,18 @@ static void test_record_done(void **state)
     assert_true(df.seconds < 0);
     assert_int_equal(df.rto_met, RST_UNSAID);
     assert_int_equal(df.attended, RST_UNSAID);
+    assert_false(rb_drill_figures_unattended(&df)); /* nothing said, nothing not rehearsed */
+    /* One kind for every reader: a record from before drills said whether
+     * they were attended is unattended when its people's steps were not
+     * rehearsed; a key-recovery drill is of its own kind. */
+    rb_drill_figures old = {.attended = RST_UNSAID, .not_rehearsed = 3};
+    assert_true(rb_drill_figures_unattended(&old));
+    old.not_rehearsed = 0;
+    assert_false(rb_drill_figures_unattended(&old));
+    rb_drill_figures said = {.attended = RST_YES, .not_rehearsed = 3};
+    assert_false(rb_drill_figures_unattended(&said));
+    rb_drill_figures key = {.attended = RST_NO, .key_recovery = true};
+    assert_false(rb_drill_figures_unattended(&key));
     assert_null(df.runbook);
     assert_int_equal(df.not_rehearsed, -1);
     assert_int_equal(df.rto_target, -1);

@@ -474,9 +474,24 @@ static void test_drill(void **state)
     st = statement_of(ev);
     en = evidence_of(st, "drill", "en");
     assert_non_null(strstr(en, "scans: drill #23 (2025-01-22, unattended) succeeded in 12.3 s (bkp "
-                               "restored and checked the data; nobody followed the written steps"));
+                               "restored and checked the data; in this drill nobody followed the "
+                               "written steps"));
     assert_true(strstr(en, "nobody followed") > strstr(en, "scans:")); /* emr-db's attended */
     assert_non_null(strstr(evidence_of(st, "drill", "ja"), "書かれた手順を人は行っていません"));
+    json_decref(st);
+    json_decref(ev);
+    /* With the staff it failed (#18), unattended it succeeded (#22): the
+     * failed one is not hidden behind the other. */
+    ev = all_hold();
+    json_object_set_new(json_array_get(json_object_get(dataset(ev, 0), "drills"), 1), "kind",
+                        json_string("unattended"));
+    st = statement_of(ev);
+    en = evidence_of(st, "drill", "en");
+    assert_non_null(strstr(en,
+                           "emr-db: drill #22 (2025-01-22, unattended) succeeded in 754.2 s (in "
+                           "this drill nobody followed the written steps; the last drill with "
+                           "the staff, #18 of 2025-01-15, did not confirm the procedure)"));
+    assert_non_null(strstr(evidence_of(st, "drill", "ja"), "職員との最後の訓練 #18（2025-01-15）"));
     json_decref(st);
     json_decref(ev);
 }
