@@ -323,6 +323,7 @@ typedef struct cli_backup {
     bkp_capture_stats stats;
     size_t nerrors; /* unreadable paths: the generation's record lists them */
     double seconds;
+    int err; /* why nothing was sealed: a negative errno, 0 */
     /* A stream's command (pol_stream): how it ended, 0 or as bkp_hook_exec
      * returns; nothing is sealed unless it is 0. */
     int stream_rc;

@@ -322,6 +322,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
             bkp_error(_("the backup of %s failed (%s); nothing was sealed, earlier generations "
                         "are untouched. Fix the cause and run it again"),
                       o->dataset, bkp_strerror(rc));
+        b->err = rc;
         bkp_capture_clear(&cap);
         return audit_backup(c, d, o->dataset, b, bkp_strerror_en(rc), EXIT_FAILED);
     }

@@ -461,7 +461,8 @@ static int take_once(const char *repo, const char *name, const char *command, bo
                 bkp_error(_("cannot write to %s: it is on a read-only file system; nothing "
                             "was changed. A write-protected backup disk is only read (restore "
                             "from it with --from MOUNT; to rotate to it, turn its write-protect "
-                            "switch off, mount it again and run the rotation again); the "
+                            "switch off, mount it again read-write (`mount -o remount,rw "
+                            "MOUNT`) and run the rotation again); the "
                             "server's own disk gone read-only has a fault to look at first "
                             "(dmesg)"),
                           repo);
@@ -680,8 +681,8 @@ static int prune_after_once(const char *repo, const char *command, const bkp_loc
         if (strncmp(e->d_name, "write-", 6) != 0 || !strcmp(e->d_name, own) ||
             !held(dir, e->d_name, desc, sizeof(desc)))
             continue;
-        busy_error("a backup is writing to the repository (%s); prune changes nothing: run it "
-                   "again when the backup has finished (or give --lock-wait)",
+        busy_error(_("another command is writing to the repository (%s); prune changes nothing: "
+                     "run it again when that has finished (or give --lock-wait)"),
                    desc);
         rc = -EBUSY;
         break;

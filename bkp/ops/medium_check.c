@@ -218,9 +218,15 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
     else if (most)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
                  bkp_local_time(when, sizeof(when), due, "-"));
-    bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
-                "again, or run `bkp rotate %s` to write the disk that is plugged in"),
-              path, lname, name, duetxt, name, name, lname);
+    if (most && !strcmp(most, lname)) /* the person plugged in the right disk */
+        bkp_error(_("the disk at %s is %s, not %s: refused. The disk plugged in is the one due "
+                    "next: run `bkp rotate %s` to write it (to write %s instead, connect it and "
+                    "run `bkp rotate %s` again)"),
+                  path, lname, name, lname, name, name);
+    else
+        bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
+                    "again, or run `bkp rotate %s` to write the disk that is plugged in"),
+                  path, lname, name, duetxt, name, name, lname);
     return -EMEDIUMTYPE;
 }
 
@@ -267,9 +273,10 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
         break;
     case BKP_LABEL_OTHER_DISK:
         bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
-                    "registered %s): a second disk with the same name? Relabel it with `bkp media "
-                    "label %s --name NEWNAME --force`"),
-                  path, lname, name, luuid, ruuid, path);
+                    "registered %s): a second disk with the same name? An old one replaced since? "
+                    "Connect the registered %s; to use this disk as %s again in its place, "
+                    "`bkp media label %s --name %s --force` (the other is refused from then on)"),
+                  path, lname, name, luuid, ruuid, name, name, path, name);
         rc = -EMEDIUMTYPE;
         break;
     case BKP_LABEL_UNREGISTERED:

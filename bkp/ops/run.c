@@ -43,6 +43,18 @@ static void detail_text(ops_run_outcome *o, const char *text)
     bkp_i18n_end(&ja);
 }
 
+/* The outcome's detail: error `err`, in English, the reader's words and
+ * Japanese. */
+static void err_text(ops_run_outcome *o, int err)
+{
+    bkp_i18n_saved ja;
+    snprintf(o->detail, sizeof(o->detail), "%s", bkp_strerror_en(err));
+    snprintf(o->shown, sizeof(o->shown), "%s", bkp_strerror(err));
+    bkp_i18n_begin(&ja, "ja");
+    snprintf(o->detail_ja, sizeof(o->detail_ja), "%s", bkp_strerror(err));
+    bkp_i18n_end(&ja);
+}
+
 static int cmp_priority(const void *a, const void *b)
 {
     const pol_dataset *x = *(const pol_dataset *const *)a, *y = *(const pol_dataset *const *)b;
@@ -257,6 +269,8 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->what = N_("failed");
         if (!*o->detail && o->b.gen)
             DETAIL(o, N_("%zu unreadable path(s)"), o->b.nerrors);
+        else if (!*o->detail && o->b.err)
+            err_text(o, o->b.err);
         else if (!*o->detail)
             detail_text(o, N_("capture failed"));
     } else {

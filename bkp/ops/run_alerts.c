@@ -21,12 +21,25 @@
        "else "                                                                                     \
        "`bkp status` says what to restore")
 
+/* The condition of data set `name`'s backups. */
+static void backup_key(char key[160], const char *name)
+{
+    snprintf(key, 160, "backup:%s", name);
+}
+
+bool ops_run_failed_before(bkp_repo *r, const char *dataset)
+{
+    char key[160];
+    backup_key(key, dataset);
+    return ops_alert_told(r, key, "failed");
+}
+
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
     for (size_t i = 0; i < res->n; i++) {
         const ops_run_outcome *o = &res->v[i];
         char key[160];
-        snprintf(key, sizeof(key), "backup:%s", o->d->name);
+        backup_key(key, o->d->name);
         /* Sealed as suspicious is said below, and by the verdict until
          * cleared; a hook that failed after it is a failure all the same. */
         bool sealed_suspicious = o->b.gen && o->b.suspicious;
@@ -42,6 +55,10 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
                                N_("the backup of %s failed: %s; its last output: %s — run its "
                                   "hook `%s` by hand as the policy runs it, and fix what it says"),
                                o->d->name, o->detail_ja, o->hook_output, o->hook);
+            ops_alert_reshow(al, key,
+                             N_("the backup of %s failed: %s; its last output: %s — run its hook "
+                                "`%s` by hand as the policy runs it, and fix what it says"),
+                             o->d->name, o->shown, o->hook_output, o->hook);
         } else if (o->failed && o->hook) {
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
@@ -51,6 +68,10 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
                                N_("the backup of %s failed: %s — run its hook `%s` by hand as the "
                                   "policy runs it, and fix what it says"),
                                o->d->name, o->detail_ja, o->hook);
+            ops_alert_reshow(al, key,
+                             N_("the backup of %s failed: %s — run its hook `%s` by hand as the "
+                                "policy runs it, and fix what it says"),
+                             o->d->name, o->shown, o->hook);
         } else if (o->failed) {
             ops_alert(al, key, "failed", 2,
                       N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
@@ -59,6 +80,12 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
                                N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
                                   "see why"),
                                o->d->name, o->detail_ja);
+            /* The detail in the reader's language too, on the terminal
+             * and in cron's mail. */
+            ops_alert_reshow(al, key,
+                             N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
+                                "see why"),
+                             o->d->name, o->shown);
         } else if (o->ran)
             ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
         if (sealed_suspicious) {

@@ -229,6 +229,10 @@ ok "$BKP" media show usb-a --policy "$POL" --json
 
 # ============ 3. Weeks of backups and rotations ============
 plug b
+# The right disk, the wrong command: the refusal leads with the disk that is due.
+check_exit 1 "$BKP" rotate usb-a --policy "$POL" || true
+output_has 'The disk plugged in is the one due next: run `bkp rotate usb-b`' \
+    "rotating usb-a with usb-b (due) plugged in should say to rotate usb-b"
 rotate_ok usb-b "week 1"
 status_is 0 COMPLIANT "week 1, after rotating usb-b"
 
