@@ -31,38 +31,13 @@ static int io_audit(void *ctx, const bkp_audit_rec *rec)
     return cli_audit(ctx, rec);
 }
 
-/* Where a backup's words go when nobody watches (cron, a timer) and it
- * failed as it failed before: to syslog, each time; the run's alert tells
- * the failure once per change (run.h, said_once), so that cron does not
- * mail it every quarter hour while the backup is retried. A new failure,
- * or a backup that sealed a generation (one marked suspicious, one with
- * files it could not read), is news: its words are printed. */
-static void to_syslog(enum bkp_log_level level, const char *msg, void *ctx)
-{
-    (void)ctx;
-    syslog(level == BKP_LOG_ERROR ? LOG_ERR : LOG_WARNING, "%s", msg);
-}
-
-/* Nobody watching, and nothing more asked for (-v): the run's words once
- * per change. */
-static bool unwatched(const cli *c)
-{
-    return !c->tty && bkp_log_get_level() < BKP_LOG_INFO;
-}
-
 static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
 {
     cli *c = ctx;
     bkp_capture_opts opts;
     cli_backup b;
     cli_dataset_opts(c, d, &opts);
-    bool hold = unwatched(c);
-    if (hold)
-        bkp_log_hold();
     int ex = cli_backup_run(c, &opts, d, &b);
-    if (hold)
-        bkp_log_release(ex && !b.gen && ops_run_failed_before(c->r, d->name) ? to_syslog : NULL,
-                        NULL);
     out->gen = b.gen;
     out->suspicious = b.suspicious;
     out->verdict = b.verdict;
@@ -167,21 +142,10 @@ static bool prune_after(cli *c, const pol_policy *p)
 {
     if (!ops_run_wants_prune(p))
         return false;
-    bool json = c->json, hold = unwatched(c);
+    bool json = c->json;
     c->json = false; /* the run's own JSON is the output */
-    if (hold)
-        bkp_log_hold();
     int pex = cli_prune(c, c->writer);
     c->json = json;
-    /* Another command writing (a rotation a person started): nothing is
-     * wrong, and the next run prunes. */
-    if (hold)
-        bkp_log_release(pex == EXIT_LOCKED ? to_syslog : NULL, NULL);
-    if (pex == EXIT_LOCKED) {
-        bkp_info(_("pruning waits for the next run: another command is writing to the "
-                   "repository"));
-        return false;
-    }
     if (pex)
         bkp_error(_("pruning after the run failed; the generations are safe, run `bkp prune` to "
                     "retry"));
@@ -325,7 +289,7 @@ int cmd_run(cli *c)
                      .workers = c->workers,
                      .io = &io,
                      /* cron's mail once per change, as the notification */
-                     .said_once = unwatched(c)};
+                     .said_once = !c->tty && (p->notify.command.command || p->notify.mail_to)};
     ops_run_result res;
     in.now = c->run_since = bkp_now();
     char *log = bkp_audit_path(c->r);

@@ -521,12 +521,23 @@ static bool held_as(const char *dir, const char *name, char *desc, size_t n, boo
         if (!alive && tidy) {
             char when[64];
             time_t t = parsed ? bkp_iso_parse(info.time) : -1;
-            if (parsed) /* in the reader's words and time; the record keeps `desc` */
+            /* One process leaves a lock of each kind it took (the run's,
+             * the writer's): said once. Its command is "bkp rotate" or,
+             * in an older lock, "rotate". */
+            static long said_pid;
+            static char said_host[sizeof(info.host)];
+            bool said = parsed && info.pid == said_pid && !strcmp(info.host, said_host);
+            const char *cmd = strncmp(info.command, "bkp ", 4) ? info.command : info.command + 4;
+            if (parsed && !said) /* in the reader's words and time; the record keeps `desc` */
                 bkp_warn(_("an earlier `bkp %s` (process %ld, begun %s) ended without "
                            "finishing: its lock is removed and this one goes on"),
-                         info.command, info.pid, bkp_local_time(when, sizeof(when), t, "?"));
-            else
+                         cmd, info.pid, bkp_local_time(when, sizeof(when), t, "?"));
+            else if (!parsed)
                 bkp_warn(_("removing the lock %s of a process that is gone (%s)"), name, desc);
+            if (parsed) {
+                said_pid = info.pid;
+                snprintf(said_host, sizeof(said_host), "%s", info.host);
+            }
             note_takeover(name, desc);
             unlink_if_same(path, fd);
         }

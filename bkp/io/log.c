@@ -19,13 +19,6 @@ static struct timespec progress_last;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static void (*sink)(enum bkp_log_level, const char *, void *);
 static void *sink_ctx;
-/* What bkp_log_hold keeps: each message's level and safe text. */
-static bool holding;
-static struct held {
-    enum bkp_log_level level;
-    char *text;
-} * held;
-static size_t nheld;
 
 void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx)
 {
@@ -53,44 +46,10 @@ static void clear_progress_locked(void)
     }
 }
 
-/* `text` (made safe) on stderr, with its level's word in the reader's
- * language like the message. */
-static void print_locked(enum bkp_log_level level, const char *text)
-{
-    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
-    clear_progress_locked();
-    fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
-    fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
-    fputs(text, stderr);
-    fputc('\n', stderr);
-}
-
-void bkp_log_hold(void)
-{
-    pthread_mutex_lock(&log_lock);
-    holding = true;
-    pthread_mutex_unlock(&log_lock);
-}
-
-void bkp_log_release(void (*drop)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx)
-{
-    pthread_mutex_lock(&log_lock);
-    holding = false;
-    for (size_t i = 0; i < nheld; i++) {
-        if (drop)
-            drop(held[i].level, held[i].text, ctx);
-        else
-            print_locked(held[i].level, held[i].text);
-        free(held[i].text);
-    }
-    free(held);
-    held = NULL;
-    nheld = 0;
-    pthread_mutex_unlock(&log_lock);
-}
-
 void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 {
+    /* The level's word, in the reader's language like the message. */
+    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
 
     if (level > log_level)
         return;
@@ -102,17 +61,14 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
     char *safe = msg ? bkp_text_safe(msg, BKP_TEXT_LINES) : NULL;
     const char *text = safe ? safe : "(out of memory for a message)";
     pthread_mutex_lock(&log_lock);
-    struct held *more = NULL;
     if (sink) {
         sink(level, text, sink_ctx);
-    } else if (holding && level <= BKP_LOG_WARN &&
-               (more = realloc(held, (nheld + 1) * sizeof(*held))) &&
-               (more[nheld].text = strdup(text))) {
-        held = more;
-        held[nheld++].level = level;
     } else {
-        held = more ? more : held;
-        print_locked(level, text); /* not held without memory: said now */
+        clear_progress_locked();
+        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
+        fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
+        fputs(text, stderr);
+        fputc('\n', stderr);
     }
     pthread_mutex_unlock(&log_lock);
     free(safe);

@@ -52,14 +52,6 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
  * that check what a user would read. */
 void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx);
 
-/* Hold the errors and warnings said from now on, until bkp_log_release:
- * then they are printed as they would have been, or, with `drop`, given to
- * it instead. For a run nobody watches, which learns only at the end of a
- * backup whether its words are news or the failure an alert tells once per
- * change (ops/run.h). */
-void bkp_log_hold(void);
-void bkp_log_release(void (*drop)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx);
-
 /* Progress on a terminal only: a single line rewritten in place. No-op otherwise. */
 void bkp_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A progress line with totals, on a terminal only: "WHAT: 45 % (450 of 1000

@@ -138,22 +138,6 @@ static void load_state(const char *path, pol_notify_state *s)
     bkp_buf_free(&b);
 }
 
-bool ops_alert_told(bkp_repo *r, const char *key, const char *state)
-{
-    char *cache = bkp_repo_subpath(r, "cache"), *path = NULL;
-    bool told = false;
-    if (cache && asprintf(&path, "%s/notify.json", cache) >= 0) {
-        pol_notify_state s;
-        load_state(path, &s);
-        for (size_t i = 0; i < s.n && !told; i++)
-            told = !strcmp(s.v[i].key, key) && s.v[i].state && !strcmp(s.v[i].state, state);
-        pol_notify_state_free(&s);
-    }
-    free(path);
-    free(cache);
-    return told;
-}
-
 /* The event as JSON: the command's input and the audit record's figures.
  * The words are bytes a person wrote or a path (a host name, a folder in
  * another encoding): \xNN where they are not UTF-8, never a lost event.

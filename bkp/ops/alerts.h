@@ -52,10 +52,6 @@ void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
 void ops_alert_waiting(ops_alerts *a, const char *key);
 void ops_alerts_free(ops_alerts *a);
 
-/* Whether condition `key` was told last as `state` (repository `r`'s
- * notify state): a run that fails again as it failed before says it once. */
-bool ops_alert_told(bkp_repo *r, const char *key, const char *state);
-
 /* Judge `a` at `now` against repository `r`'s state, tell what changed to
  * `policy`'s notify: (may be NULL), record each event through `audit`, and
  * write the state back; `told[i]` (may be NULL) says which were told now —

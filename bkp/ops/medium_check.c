@@ -275,7 +275,8 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
         bkp_error(_("the disk at %s is labelled %s, but not the %s that was registered (label %s, "
                     "registered %s): a second disk with the same name? An old one replaced since? "
                     "Connect the registered %s; to use this disk as %s again in its place, "
-                    "`bkp media label %s --name %s --force` (the other is refused from then on)"),
+                    "`bkp media label %s --name %s --force` (which forgets what the registry knew "
+                    "of the other, refused from then on)"),
                   path, lname, name, luuid, ruuid, name, name, path, name);
         rc = -EMEDIUMTYPE;
         break;

@@ -102,10 +102,9 @@ typedef struct ops_run_in {
     bool force;               /* every data set, due or not */
     int workers;              /* the re-read's */
     const ops_run_io *io;
-    /* A failure is told once per change by the alerts (no person is
-     * watching: cron mails what is printed, and the notify: targets get the
-     * alert): as it happens it is said at info level only, so that cron does
-     * not mail it at every run; the exit code says it. */
+    /* A failure is told once per change by the alerts (notify: is set, and
+     * no person is watching): as it happens it is said at info level only,
+     * so that cron does not mail it at every run; the exit code says it. */
     bool said_once;
     /* When the repository began: its audit log's first signed record
      * (bkp_audit_first_time), 0 unknown (no setting-up day then). */
@@ -164,10 +163,6 @@ void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const rst_stat
 bool ops_run_setting_up(const ops_run_in *in);
 /* the key-recovery drill reminder `kd` (ops_key_drill_status). */
 void ops_run_alert_key_drill(ops_alerts *al, const rst_key_drill *kd);
-
-/* Whether the last backup of data set `dataset` in repository `r` failed
- * and its failure was told (a failure again is not news). */
-bool ops_run_failed_before(bkp_repo *r, const char *dataset);
 
 /* How the stream's command of `d` ended (`rc` of bkp_hook_finish or
  * bkp_remote_finish, or -ENODATA when it wrote nothing): a clause after

@@ -21,25 +21,12 @@
        "else "                                                                                     \
        "`bkp status` says what to restore")
 
-/* The condition of data set `name`'s backups. */
-static void backup_key(char key[160], const char *name)
-{
-    snprintf(key, 160, "backup:%s", name);
-}
-
-bool ops_run_failed_before(bkp_repo *r, const char *dataset)
-{
-    char key[160];
-    backup_key(key, dataset);
-    return ops_alert_told(r, key, "failed");
-}
-
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
     for (size_t i = 0; i < res->n; i++) {
         const ops_run_outcome *o = &res->v[i];
         char key[160];
-        backup_key(key, o->d->name);
+        snprintf(key, sizeof(key), "backup:%s", o->d->name);
         /* Sealed as suspicious is said below, and by the verdict until
          * cleared; a hook that failed after it is a failure all the same. */
         bool sealed_suspicious = o->b.gen && o->b.suspicious;

@@ -83,17 +83,22 @@ rm -f "$REPO/locks/prune"
 hold "$REPO/locks/write-otherhost-1"
 check_exit 3 "$BKP" prune --policy "$POL" || true
 output_has "another command is writing to the repository" "prune during a backup should say why it stops"
-# The prune after cron's run meets it too (a rotation a person started): not a
-# failure of the run, no mail; the next run prunes.
-check_exit 0 "$BKP" run --policy "$POL" --force
-[ -z "$ERR" ] || flunk "a run whose prune waits for another writer should mail nothing: $ERR"
-check_exit 0 "$BKP" run -v --policy "$POL" --force
-output_has "pruning waits for the next run" "-v should say the prune waits"
 release
 # The same files without a holder are stale: taken over, with a warning.
 check_exit 0 "$BKP" prune --policy "$POL" || true
 output_has "ended without finishing: its lock is removed" "a stale writer lock should be removed with a warning"
 [ ! -e "$REPO/locks/write-otherhost-1" ] || flunk "a stale writer lock was left"
+# One dead run leaves two locks (the run's, named "bkp run", and the writer's,
+# "run"): said once, as `bkp run`.
+for l in run write-"$(hostname)"-999999; do
+    printf 'host=%s pid=999999 user=root time=2026-01-01T00:00:00Z command=%s\n' "$(hostname)" \
+        "$([ "$l" = run ] && echo 'bkp run' || echo run)" >"$REPO/locks/$l"
+done
+check_exit 0 "$BKP" run --policy "$POL" --force
+[ "$(grep -c 'ended without finishing' <<<"$ERR")" = 1 ] ||
+    flunk "a dead run's two locks should be said once: $ERR"
+output_has 'an earlier `bkp run` (process 999999'
+output_lacks "bkp bkp"
 
 # 4. Killed at several points: what remains verifies and restores, and the
 #    next prune finishes the job.

@@ -7,9 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -69,70 +67,13 @@ static void test_japanese(void **unused)
     assert_string_equal(s, "検証中: 45 %（450 / 1000 パック）、729.6 MiB、81.1 MiB/秒、残り 0:11");
 }
 
-/* What a run nobody watches holds back: the errors and warnings of one
- * backup, given to the drop in order when it failed again, printed as
- * they would have been otherwise; information is not held (cron shows
- * none). */
-typedef struct dropped {
-    int n;
-    enum bkp_log_level level[4];
-    char text[4][64];
-} dropped;
-
-static void drop(enum bkp_log_level level, const char *msg, void *ctx)
-{
-    dropped *d = ctx;
-    if (d->n < 4) {
-        d->level[d->n] = level;
-        snprintf(d->text[d->n++], sizeof(d->text[0]), "%s", msg);
-    }
-}
-
-static void test_hold(void **unused)
-{
-    (void)unused;
-    dropped d = {0};
-    bkp_log_hold();
-    bkp_warn("cannot read %s", "a");
-    bkp_error("nothing sealed");
-    bkp_info("not held: below the level");
-    bkp_log_release(drop, &d);
-    assert_int_equal(d.n, 2);
-    assert_int_equal(d.level[0], BKP_LOG_WARN);
-    assert_string_equal(d.text[0], "cannot read a");
-    assert_int_equal(d.level[1], BKP_LOG_ERROR);
-    assert_string_equal(d.text[1], "nothing sealed");
-    /* Released without a drop: on stderr, as said. */
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    int saved = dup(2);
-    assert_true(saved >= 0 && dup2(fileno(f), 2) == 2);
-    bkp_log_hold();
-    bkp_warn("sealed with 1 unreadable path");
-    fflush(stderr);
-    assert_int_equal(ftell(f), 0); /* held */
-    bkp_log_release(NULL, NULL);
-    fflush(stderr);
-    assert_true(dup2(saved, 2) == 2);
-    close(saved);
-    char got[128] = "";
-    rewind(f);
-    assert_non_null(fgets(got, sizeof(got), f));
-    assert_non_null(strstr(got, "bkp: "));
-    assert_non_null(strstr(got, "sealed with 1 unreadable path"));
-    fclose(f);
-    /* Nothing held after: said at once. */
-    d.n = 0;
-    bkp_log_release(drop, &d);
-    assert_int_equal(d.n, 0);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_counted),  cmocka_unit_test(test_bytes),
-        cmocka_unit_test(test_no_total), cmocka_unit_test(test_japanese),
-        cmocka_unit_test(test_hold),
+        cmocka_unit_test(test_counted),
+        cmocka_unit_test(test_bytes),
+        cmocka_unit_test(test_no_total),
+        cmocka_unit_test(test_japanese),
     };
     return cmocka_run_group_tests(tests, test_catalogue_setup, NULL);
 }
