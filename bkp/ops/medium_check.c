@@ -255,8 +255,12 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
     case BKP_LABEL_OURS:
         break;
     case BKP_LABEL_OTHER_REPO:
-        bkp_error(_("the medium at %s (%s) belongs to another repository (%s); connect %s instead"),
-                  path, lname, lrepo, name);
+        /* The status's words for it (an old disk, or another server's),
+         * and the repository by the 8 characters the status shows. */
+        bkp_error(_("the disk at %s is %s of another repository (%.8s): an old disk, or another "
+                    "server's; this server does not write it. Unmount it (`umount %s`), put it "
+                    "back where it is kept, and connect this repository's %s"),
+                  path, lname, lrepo, path, name);
         rc = -EXDEV;
         break;
     case BKP_LABEL_OTHER_KEY:

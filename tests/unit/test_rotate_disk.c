@@ -335,7 +335,7 @@ static void test_foreign_label_refused(void **state)
     assert_int_equal(o.plan.np, 0);
     ops_rotate_out_clear(&o);
     assert_int_equal(errors, 1);
-    assert_non_null(strstr(last_error, "belongs to another repository"));
+    assert_non_null(strstr(last_error, "of another repository"));
     /* Nothing was written on it, and nothing registered. */
     snprintf(repo, sizeof(repo), "%s/repo", f->usb);
     assert_int_equal(stat(repo, &st), -1);
