@@ -199,6 +199,13 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
 {
     time_t due = 0, now = bkp_now();
     const char *most = ops_medium_most_due(r, p, &due);
+    if (most && !strcmp(most, lname)) { /* the person plugged in the right disk */
+        bkp_error(_("the disk at %s is %s, not %s: refused. The disk plugged in is the one due "
+                    "next: run `bkp rotate %s` to write it (to write %s instead, connect it and "
+                    "run `bkp rotate %s` again)"),
+                  path, lname, name, lname, name, name);
+        return -EMEDIUMTYPE;
+    }
     char duetxt[192] = "", when[64];
     /* In the words of `bkp status` (compliance.c): never written, or whole
      * days overdue. */
@@ -218,15 +225,9 @@ static int other_disk(const bkp_repo *r, const pol_policy *p, const char *name, 
     else if (most)
         snprintf(duetxt, sizeof(duetxt), _(" The medium due next is %s (due on %s)."), most,
                  bkp_local_time(when, sizeof(when), due, "-"));
-    if (most && !strcmp(most, lname)) /* the person plugged in the right disk */
-        bkp_error(_("the disk at %s is %s, not %s: refused. The disk plugged in is the one due "
-                    "next: run `bkp rotate %s` to write it (to write %s instead, connect it and "
-                    "run `bkp rotate %s` again)"),
-                  path, lname, name, lname, name, name);
-    else
-        bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
-                    "again, or run `bkp rotate %s` to write the disk that is plugged in"),
-                  path, lname, name, duetxt, name, name, lname);
+    bkp_error(_("the disk at %s is %s, not %s: refused.%s Connect %s and run `bkp rotate %s` "
+                "again, or run `bkp rotate %s` to write the disk that is plugged in"),
+              path, lname, name, duetxt, name, name, lname);
     return -EMEDIUMTYPE;
 }
 
