@@ -33,29 +33,37 @@ static void del(pol_notify_state *s, pol_notify_entry *e)
 {
     free(e->key);
     free(e->state);
+    free(e->cause);
     *e = s->v[--s->n];
 }
 
-/* Set `key` to `state` since `since`, told at `told`; `fresh`: the caller
- * knows `key` is not there yet (a parse, whose keys are unique). */
-static int put(pol_notify_state *s, const char *key, const char *state, time_t since, time_t told,
-               bool waiting, bool fresh)
+/* Set `key` to `state` (of `cause`, may be NULL) since `since`, told at
+ * `told`; `fresh`: the caller knows `key` is not there yet (a parse, whose
+ * keys are unique). */
+static int put(pol_notify_state *s, const char *key, const char *state, const char *cause,
+               time_t since, time_t told, bool waiting, bool fresh)
 {
-    char *st = strdup(state);
+    char *st = strdup(state), *ca = cause ? strdup(cause) : NULL;
     pol_notify_entry *e = fresh ? NULL : find(s, key);
-    if (!st)
+    if (!st || (cause && !ca)) {
+        free(st);
+        free(ca);
         return -ENOMEM;
+    }
     if (!e) {
         char *k = bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 8) ? NULL : strdup(key);
         if (!k) {
             free(st);
+            free(ca);
             return -ENOMEM;
         }
         e = &s->v[s->n++];
         *e = (pol_notify_entry){.key = k};
     }
     free(e->state);
+    free(e->cause);
     e->state = st;
+    e->cause = ca;
     e->since = since;
     e->told = told;
     e->waiting = waiting;
@@ -67,7 +75,7 @@ int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, c
     const pol_notify_entry *was = find(before, key);
     pol_notify_entry *now = find(s, key);
     if (was)
-        return put(s, key, was->state, was->since, was->told, was->waiting, false);
+        return put(s, key, was->state, was->cause, was->since, was->told, was->waiting, false);
     if (now)
         del(s, now);
     return 0;
@@ -91,13 +99,14 @@ int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out
     json_object_foreach(json_is_object(j) ? j : NULL, key, v)
     {
         json_t *st = json_object_get(v, "state"), *since = json_object_get(v, "since"),
-               *told = json_object_get(v, "told");
-        /* Times before the epoch are no one's: told again. */
+               *told = json_object_get(v, "told"), *cause = json_object_get(v, "cause");
+        /* Times before the epoch are no one's: told again. A cause not a
+         * string is not known. */
         if (!rc && json_is_string(st) && json_is_integer(since) && json_is_integer(told) &&
             json_integer_value(since) >= 0 && json_integer_value(told) >= 0)
-            rc = put(out, key, json_string_value(st), (time_t)json_integer_value(since),
-                     (time_t)json_integer_value(told), json_is_true(json_object_get(v, "waiting")),
-                     true);
+            rc = put(out, key, json_string_value(st), json_string_value(cause),
+                     (time_t)json_integer_value(since), (time_t)json_integer_value(told),
+                     json_is_true(json_object_get(v, "waiting")), true);
     }
     json_decref(j);
     if (rc)
@@ -110,11 +119,11 @@ char *pol_notify_state_text(const pol_notify_state *s)
     json_t *j = json_object();
     int bad = !j;
     for (size_t i = 0; !bad && i < s->n; i++)
-        bad = json_object_set_new(j, s->v[i].key,
-                                  json_pack("{s:s, s:I, s:I, s:o*}", "state", s->v[i].state,
-                                            "since", (json_int_t)s->v[i].since, "told",
-                                            (json_int_t)s->v[i].told, "waiting",
-                                            s->v[i].waiting ? json_true() : NULL));
+        bad = json_object_set_new(
+            j, s->v[i].key,
+            json_pack("{s:s, s:I, s:I, s:o*, s:s*}", "state", s->v[i].state, "since",
+                      (json_int_t)s->v[i].since, "told", (json_int_t)s->v[i].told, "waiting",
+                      s->v[i].waiting ? json_true() : NULL, "cause", s->v[i].cause));
     char *text = bad ? NULL : json_dumps(j, JSON_INDENT(1) | JSON_SORT_KEYS);
     json_decref(j);
     return text;
@@ -126,6 +135,19 @@ void pol_events_free(pol_event *events, size_t n)
         free(events[i].previous);
 }
 
+/* Is `c` in its state told in `was` of another cause? Not when either is
+ * unknown. */
+static bool other_cause(const pol_notify_entry *was, const pol_condition *c)
+{
+    return was->cause && c->cause && strcmp(was->cause, c->cause);
+}
+
+bool pol_notify_told(const pol_notify_state *s, const pol_condition *c)
+{
+    const pol_notify_entry *e = find(s, c->key);
+    return e && c->state && !strcmp(e->state, c->state) && !other_cause(e, c);
+}
+
 size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t n, time_t now,
                          int64_t remind, pol_event *events, bool *told)
 {
@@ -135,6 +157,7 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
         pol_notify_entry *was = find(state, c->key);
         pol_event e = {.key = c->key,
                        .state = c->state,
+                       .cause = c->cause,
                        .summary = c->summary ? c->summary : "",
                        .summary_ja = c->summary_ja,
                        .severity = c->severity,
@@ -152,12 +175,15 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             del(state, was);
         } else if (c->state && c->waiting && !was) {
             tell = false; /* nobody was told of it: nothing to tell */
-        } else if (c->state &&
-                   (!was || strcmp(was->state, c->state) || (was->waiting && !c->waiting))) {
-            /* A new state, or the same one that now has something to do. */
+        } else if (c->state && (!was || strcmp(was->state, c->state) ||
+                                (was->waiting && !c->waiting) || other_cause(was, c))) {
+            /* A new state, the same one that now has something to do, or
+             * the same of another cause (since it began, then). */
+            bool same = was && !strcmp(was->state, c->state);
             e.kind = was ? POL_EVENT_CHANGED : POL_EVENT_RAISED;
+            e.since = same ? was->since : now;
             tell = !(was && !(e.previous = strdup(was->state))) &&
-                   !put(state, c->key, c->state, now, now, c->waiting, false);
+                   !put(state, c->key, c->state, c->cause, e.since, now, c->waiting, false);
         } else if (c->state && !c->waiting && remind > 0 && was->told <= now - remind) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
@@ -166,6 +192,9 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             tell = false;
             if (c->state && was)
                 was->waiting = c->waiting; /* nothing left to do: a cause again is a change */
+            if (c->state && was && c->cause && !was->cause) /* known from now on */
+                (void)put(state, c->key, was->state, c->cause, was->since, was->told, was->waiting,
+                          false);
         }
         if (!tell)
             free(e.previous);

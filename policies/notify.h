@@ -8,7 +8,9 @@
  * "overdue"). Against what was told before:
  *
  *   not told, now bad                 → "raised"
- *   told, now bad in another way      → "changed" (AT RISK → NON-COMPLIANT)
+ *   told, now bad in another way      → "changed" (AT RISK → NON-COMPLIANT;
+ *                                         or a backup that failed before
+ *                                         fails of another cause)
  *   told, same, `remind` has passed   → "reminder" (at most one per period)
  *   told, now fine                    → "cleared"
  *   anything else                     → nothing
@@ -19,7 +21,8 @@
  * is always told, once.
  *
  * The state is kept as a file (the repository's cache/notify.json):
- * {KEY: {"state", "since", "told"}}, times in seconds since the epoch.
+ * {KEY: {"state", "since", "told", "cause"}}, times in seconds since the
+ * epoch, "cause" only where the condition has one.
  * This header's parse and text are its one codec.
  */
 #ifndef POL_NOTIFY_H
@@ -40,11 +43,17 @@ typedef struct pol_condition {
      * told as the change of a condition already told, never raised anew
      * nor reminded. */
     bool waiting;
+    /* Why it is in its state, in a word that stays the same while the
+     * cause does ("before-hook:status:2", "error:-28"), or NULL: another
+     * cause in the same state is a change. Unknown on one side (a state
+     * kept before causes were) is no change. */
+    const char *cause;
 } pol_condition;
 
 /* What was told of one condition. */
 typedef struct pol_notify_entry {
     char *key, *state;
+    char *cause;  /* pol_condition.cause, or NULL */
     time_t since; /* when it began */
     time_t told;  /* when it was last told */
     bool waiting; /* told as a verdict with nothing to do ("waiting"): a cause
@@ -69,6 +78,7 @@ typedef struct pol_event {
     pol_event_kind kind;
     const char *key;        /* NULL: a one-off */
     const char *state;      /* what it is now; NULL when cleared */
+    const char *cause;      /* why (pol_condition.cause), or NULL */
     char *previous;         /* what it was (changed, cleared), or NULL; owned */
     time_t since;           /* when it began */
     const char *summary;    /* never NULL */
@@ -90,6 +100,9 @@ int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out
 char *pol_notify_state_text(const pol_notify_state *s);
 /* The entry of `key`, or NULL. */
 const pol_notify_entry *pol_notify_state_get(const pol_notify_state *s, const char *key);
+/* Whether `c` was told as it is now: its key in its state, of its cause
+ * (or one not known). */
+bool pol_notify_told(const pol_notify_state *s, const pol_condition *c);
 /* Put back what `before` held of `key` (or nothing): an event that was not
  * delivered is told again at the next run. 0, or -ENOMEM. */
 int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, const char *key);

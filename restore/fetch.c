@@ -67,7 +67,7 @@ int rst_fetch_new(const bkp_repo *r, int workers, unsigned depth, rst_fetch **ou
     int n = workers > 0 ? workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     n = n < 1 ? 1 : n > MAX_WORKERS ? MAX_WORKERS : n;
     for (int i = 0; i < n; i++) {
-        if (pthread_create(&f->threads[i], NULL, fetch_worker, f) != 0)
+        if (bkp_thread_create(&f->threads[i], fetch_worker, f) != 0)
             break;
         f->nthreads++;
     }

@@ -609,7 +609,7 @@ int rst_writers_new(const bkp_repo *repo, int target_fd, int flags, int n, rst_w
     pthread_cond_init(&w->room, NULL);
     for (int i = 0; i < n; i++) {
         w->me[i] = (writer){.w = w, .idx = i, .dirfd = -1};
-        if (pthread_create(&w->threads[i], NULL, writer_main, &w->me[i]) != 0)
+        if (bkp_thread_create(&w->threads[i], writer_main, &w->me[i]) != 0)
             break;
         pthread_mutex_lock(&w->lock); /* the writers read it (claim) */
         w->nthreads++;

@@ -552,7 +552,7 @@ static int read_packs(verify_ctx *c, int workers)
     if (list_packs(c))
         return -ENOMEM;
     for (int i = 0; i < nt; i++)
-        if (pthread_create(&th[started], NULL, read_worker, c) == 0)
+        if (bkp_thread_create(&th[started], read_worker, c) == 0)
             started++;
     if (!started)
         read_worker(c);

@@ -692,7 +692,7 @@ static int start_workers(capture_ctx *c)
     int nw = c->o->workers > 0 ? c->o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     nw = nw < 1 ? 1 : nw > MAX_WORKERS ? MAX_WORKERS : nw;
     for (int i = 0; i < nw; i++) {
-        if (pthread_create(&c->threads[i], NULL, capture_worker, c) != 0)
+        if (bkp_thread_create(&c->threads[i], capture_worker, c) != 0)
             return -EAGAIN;
         c->nthreads++;
     }

@@ -211,7 +211,7 @@ static void stamper_start(stamper *t, capture_ctx *c, int fd)
     atomic_init(&t->stopping, false);
     if (fd < 0)
         return;
-    if (pipe2(t->stop, O_CLOEXEC) == 0 && pthread_create(&t->thread, NULL, stamp_thread, t) == 0) {
+    if (pipe2(t->stop, O_CLOEXEC) == 0 && bkp_thread_create(&t->thread, stamp_thread, t) == 0) {
         t->started = true;
         return;
     }

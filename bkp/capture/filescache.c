@@ -378,7 +378,7 @@ int bkp_fcache_open(bkp_repo *r, const char *dataset, bkp_fcache **out, bool *fo
     c->size = (uint64_t)st.st_size;
     c->vouches = c->version == CACHE_VERSION &&
                  bkp_fcache_stamp_holds(r, dataset, c->cache_id, c->fd, c->size, c->off);
-    if (pthread_create(&c->thread, NULL, read_thread, c) != 0) {
+    if (bkp_thread_create(&c->thread, read_thread, c) != 0) {
         c->problem = N_("it cannot be read now (no thread)");
         return 0;
     }
@@ -645,7 +645,7 @@ int bkp_fcache_writer_new(bkp_repo *r, const char *dataset, bkp_fcache_writer **
     int rc = bkp_dfile_open(&w->f, w->dir, BKP_DURABLE_PRIVATE);
     if (!rc && !(rc = bkp_dfile_write(w->f, MAGIC, sizeof(MAGIC))))
         rc = bkp_dfile_write(w->f, w->cache_id, ID_LEN);
-    if (!rc && pthread_create(&w->thread, NULL, seal_thread, w) != 0)
+    if (!rc && bkp_thread_create(&w->thread, seal_thread, w) != 0)
         rc = -EAGAIN;
     w->started = !rc;
     w->err = rc; /* reported at commit: the backup itself goes on */

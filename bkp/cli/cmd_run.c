@@ -53,6 +53,14 @@ static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
     return ex;
 }
 
+/* A data set's words when nobody watches (run.h): each to syslog as it is
+ * said. */
+static void io_journal(enum bkp_log_level level, const char *msg, void *ctx)
+{
+    (void)ctx;
+    syslog(level == BKP_LOG_ERROR ? LOG_ERR : LOG_WARNING, "%s", msg);
+}
+
 static void log_syslog(void *ctx, const outcome *o)
 {
     int prio = o->failed ? LOG_ERR : LOG_INFO;
@@ -281,15 +289,17 @@ int cmd_run(cli *c)
                      .medium_due = io_medium_due,
                      .copy = io_copy,
                      .open_online = io_open_online,
-                     .drill = io_drill};
+                     .drill = io_drill,
+                     .journal = io_journal};
     ops_run_in in = {.repo = c->r,
                      .policy = p,
                      .dataset = c->dataset,
                      .force = c->force,
                      .workers = c->workers,
                      .io = &io,
-                     /* cron's mail once per change, as the notification */
-                     .said_once = !c->tty && (p->notify.command.command || p->notify.mail_to)};
+                     /* cron's mail once per change, as the alerts: nobody
+                      * watches, and nothing more is asked for (-v) */
+                     .said_once = !c->tty && bkp_log_get_level() < BKP_LOG_INFO};
     ops_run_result res;
     in.now = c->run_since = bkp_now();
     char *log = bkp_audit_path(c->r);

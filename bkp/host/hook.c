@@ -75,7 +75,7 @@ static void child(const bkp_hook_spec *spec, const bkp_cmd_user *u, char **envp,
     _exit(127);
 }
 
-/* What the command wrote: passed on to our stderr unless quiet, and its
+/* What the command wrote: passed on to our stderr (bkp_log_output) unless quiet, and its
  * last bytes kept for the tail. */
 typedef struct output {
     int fd; /* the pipe's end we read (non-blocking), or -1 */
@@ -92,7 +92,7 @@ static bool output_read(output *o)
     if (got <= 0)
         return got < 0 && errno == EINTR;
     if (!o->quiet)
-        (void)!bkp_write_full(2, buf, (size_t)got);
+        bkp_log_output(buf, (size_t)got);
     size_t n = (size_t)got, cap = sizeof(o->last);
     if (n >= cap) {
         memcpy(o->last, buf + n - cap, cap);
@@ -439,7 +439,7 @@ int bkp_hook_start(const bkp_hook_spec *spec, int *data, bkp_hook_proc **out)
     int rc = start(spec, data, &h);
     if (rc)
         return rc;
-    int err = pthread_create(&h->watch, NULL, watch, h);
+    int err = bkp_thread_create(&h->watch, watch, h);
     if (err) {
         kill(-h->pid, SIGKILL);
         close(*data);

@@ -35,6 +35,7 @@ typedef struct bkp_notify_event {
     const char *key;        /* or NULL: a one-off */
     const char *state;      /* or NULL */
     const char *previous;   /* or NULL */
+    const char *cause;      /* why it is in its state (pol_condition.cause), or NULL */
     time_t since;           /* when it began */
     const char *summary;    /* English */
     const char *summary_ja; /* or NULL */

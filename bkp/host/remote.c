@@ -423,7 +423,7 @@ static int begin(const bkp_remote_host *h, const char *request, int64_t timeout,
         r->to_reader = p[1];
         *data = p[0];
     }
-    if ((rc = -pthread_create(&r->pump, NULL, pump, r))) {
+    if ((rc = -bkp_thread_create(&r->pump, pump, r))) {
         if (data) {
             close(*data);
             *data = -1;

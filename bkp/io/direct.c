@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bkp/io/fdio.h"
+#include "bkp/io/log.h"
 
 /* Buffers are kept for the next file: a backup streams one pack after
  * another from short-lived threads, and fresh memory for each (or heap arenas
@@ -121,7 +122,7 @@ int bkp_direct_init(bkp_direct *d)
     pthread_cond_init(&d->cond, NULL);
     d->ready = true;
     if (!(d->buf[0] = buffer_take()) || !(d->buf[1] = buffer_take()) ||
-        pthread_create(&d->thread, NULL, writer, d) != 0) {
+        bkp_thread_create(&d->thread, writer, d) != 0) {
         bkp_direct_free(d);
         return -ENOMEM;
     }

@@ -1,5 +1,6 @@
 #include "bkp/io/log.h"
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
 
@@ -46,11 +47,168 @@ static void clear_progress_locked(void)
     }
 }
 
-void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
+/* One message held by a log scope (log.h), or a command's output. */
+struct held {
+    enum bkp_log_level level;
+    bool output;
+    char *text;
+    size_t len;
+};
+
+struct bkp_log_scope {
+    void (*journal)(enum bkp_log_level, const char *, void *);
+    void *ctx;
+    struct held *v;
+    size_t n, cap, bytes;
+    size_t more;   /* not held: past BKP_LOG_SCOPE_HELD, or without memory */
+    unsigned refs; /* its owner's, and each thread started in it that runs */
+    bool closed;
+};
+
+/* The scope of the calling thread's words; all scopes under log_lock. */
+static _Thread_local bkp_log_scope *current;
+
+/* A message (`output`: a command's bytes) as it is printed: on stderr, or
+ * to the sink. */
+static void print_locked(enum bkp_log_level level, bool output, const char *text, size_t len)
 {
     /* The level's word, in the reader's language like the message. */
     static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
+    if (sink && !output) {
+        sink(level, text, sink_ctx);
+        return;
+    }
+    clear_progress_locked();
+    if (!output) {
+        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
+        fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
+    }
+    fwrite(text, 1, len, stderr);
+    if (!output)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
 
+/* Hold a message in `s`, or count it when there is no room. */
+static void hold_locked(bkp_log_scope *s, enum bkp_log_level level, bool output, const char *text,
+                        size_t len)
+{
+    char *copy = NULL;
+    if (s->bytes + len <= BKP_LOG_SCOPE_HELD &&
+        !bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 16) && (copy = malloc(len + 1))) {
+        memcpy(copy, text, len);
+        copy[len] = '\0';
+        s->v[s->n++] = (struct held){level, output, copy, len};
+        s->bytes += len;
+    } else {
+        s->more++;
+    }
+}
+
+/* Is the calling thread's scope open? */
+static bool scoped_locked(void)
+{
+    return current && !current->closed;
+}
+
+static void unref_locked(bkp_log_scope *s)
+{
+    if (--s->refs)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i].text);
+    free(s->v);
+    free(s);
+}
+
+bkp_log_scope *
+bkp_log_scope_new(void (*journal)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx)
+{
+    bkp_log_scope *s = calloc(1, sizeof(*s));
+    if (s)
+        *s = (bkp_log_scope){.journal = journal, .ctx = ctx, .refs = 1};
+    return s;
+}
+
+bkp_log_scope *bkp_log_scope_enter(bkp_log_scope *s)
+{
+    bkp_log_scope *was = current;
+    current = s;
+    return was;
+}
+
+size_t bkp_log_scope_close(bkp_log_scope *s, bool print)
+{
+    size_t more = 0;
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&log_lock);
+    s->closed = true;
+    for (size_t i = 0; i < s->n; i++) {
+        if (print)
+            print_locked(s->v[i].level, s->v[i].output, s->v[i].text, s->v[i].len);
+        free(s->v[i].text);
+    }
+    s->n = 0;
+    more = print ? s->more : 0;
+    unref_locked(s);
+    pthread_mutex_unlock(&log_lock);
+    return more;
+}
+
+/* A thread started in a scope: it runs in it, and lets it go at its end. */
+struct start {
+    void *(*fn)(void *);
+    void *arg;
+    bkp_log_scope *scope;
+};
+
+static void *start_in_scope(void *p)
+{
+    struct start st = *(struct start *)p;
+    free(p);
+    current = st.scope;
+    void *ret = st.fn(st.arg);
+    pthread_mutex_lock(&log_lock);
+    unref_locked(st.scope);
+    pthread_mutex_unlock(&log_lock);
+    return ret;
+}
+
+int bkp_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    bkp_log_scope *s = current;
+    struct start *st = s ? malloc(sizeof(*st)) : NULL;
+    if (!s)
+        return pthread_create(t, NULL, fn, arg);
+    if (!st)
+        return ENOMEM; /* no thread: its words would leave the scope */
+    *st = (struct start){fn, arg, s};
+    pthread_mutex_lock(&log_lock);
+    s->refs++;
+    pthread_mutex_unlock(&log_lock);
+    int rc = pthread_create(t, NULL, start_in_scope, st);
+    if (rc) {
+        pthread_mutex_lock(&log_lock);
+        unref_locked(s);
+        pthread_mutex_unlock(&log_lock);
+        free(st);
+    }
+    return rc;
+}
+
+void bkp_log_output(const void *buf, size_t n)
+{
+    pthread_mutex_lock(&log_lock);
+    if (scoped_locked())
+        hold_locked(current, BKP_LOG_WARN, true, buf, n);
+    else
+        print_locked(BKP_LOG_WARN, true, buf, n);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
+{
     if (level > log_level)
         return;
     /* A message names files, keys and servers' words: made safe for the
@@ -61,14 +219,12 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
     char *safe = msg ? bkp_text_safe(msg, BKP_TEXT_LINES) : NULL;
     const char *text = safe ? safe : "(out of memory for a message)";
     pthread_mutex_lock(&log_lock);
-    if (sink) {
-        sink(level, text, sink_ctx);
+    if (scoped_locked() && level <= BKP_LOG_WARN) {
+        if (current->journal)
+            current->journal(level, text, current->ctx);
+        hold_locked(current, level, false, text, strlen(text));
     } else {
-        clear_progress_locked();
-        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
-        fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
-        fputs(text, stderr);
-        fputc('\n', stderr);
+        print_locked(level, false, text, strlen(text));
     }
     pthread_mutex_unlock(&log_lock);
     free(safe);

@@ -26,6 +26,7 @@
 #ifndef BKP_LOG_H
 #define BKP_LOG_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -51,6 +52,40 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 /* Send messages to `fn` instead of stderr (NULL restores stderr): for tests
  * that check what a user would read. */
 void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx);
+
+/*
+ * A log scope: the words of one piece of work nobody watches (a data set of
+ * `bkp run` under cron), said by the thread that entered it and by the
+ * threads that thread starts (bkp_thread_create). Each error and warning
+ * said in it goes to `journal` as it is said, and is held (at most
+ * BKP_LOG_SCOPE_HELD bytes; a count of the rest) instead of printed, until
+ * the scope is closed: then it is printed as it would have been, or not,
+ * as the closer decides — whether the words are news or the failure an
+ * alert told before (bkp/ops/run.h). The output of a command run for a
+ * person (bkp_log_output) is held the same, never journalled: a hook's
+ * output may hold a secret.
+ */
+#define BKP_LOG_SCOPE_HELD (64 * 1024)
+typedef struct bkp_log_scope bkp_log_scope;
+/* A scope whose words go to `journal(level, msg, ctx)` too (may be NULL),
+ * or NULL without memory. */
+bkp_log_scope *
+bkp_log_scope_new(void (*journal)(enum bkp_log_level level, const char *msg, void *ctx), void *ctx);
+/* Make `s` (NULL: none) the calling thread's scope; the one it had before. */
+bkp_log_scope *bkp_log_scope_enter(bkp_log_scope *s);
+/* Close `s` (NULL: nothing): print what it holds when `print`, else let it
+ * go (it is in the journal). How many words it printed no more of (past
+ * its room: the caller says where they are), 0 when not `print`. Words
+ * said in it later, by a thread that outlives it, are printed as they
+ * come. `journal` is called under the log's lock: it says nothing through
+ * this log. */
+size_t bkp_log_scope_close(bkp_log_scope *s, bool print);
+/* pthread_create, the new thread in the caller's log scope (ENOMEM
+ * without memory for it). */
+int bkp_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+/* `n` bytes a command wrote for a person (a hook's output): to stderr, or
+ * held by the caller's scope. */
+void bkp_log_output(const void *buf, size_t n);
 
 /* Progress on a terminal only: a single line rewritten in place. No-op otherwise. */
 void bkp_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -20,6 +20,8 @@
 #include "bkp/ops/alerts.h"
 
 #define STATE_MAX (1U << 20)
+/* What each alert owns: key, state, summary, shown, Japanese, cause. */
+#define OWNED 6
 
 bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, const char *fmt,
                ...)
@@ -29,7 +31,7 @@ bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
         void *v = realloc(a->v, cap * sizeof(*a->v)), *o = NULL;
         if (v)
             a->v = v;
-        if (v && !(o = realloc(a->owned, 5 * cap * sizeof(*a->owned))))
+        if (v && !(o = realloc(a->owned, OWNED * cap * sizeof(*a->owned))))
             return false;
         if (!v)
             return false;
@@ -57,19 +59,24 @@ bool ops_alert(ops_alerts *a, const char *key, const char *state, int severity, 
     va_end(ap3);
     va_end(ap2);
     va_end(ap);
-    a->owned[5 * a->n] = k;
-    a->owned[5 * a->n + 1] = s;
-    a->owned[5 * a->n + 2] = summary;
-    a->owned[5 * a->n + 3] = shown;
-    a->owned[5 * a->n + 4] = ja;
-    a->v[a->n++] = (pol_condition){k, s, summary ? summary : "", severity, ja, false};
+    a->owned[OWNED * a->n] = k;
+    a->owned[OWNED * a->n + 1] = s;
+    a->owned[OWNED * a->n + 2] = summary;
+    a->owned[OWNED * a->n + 3] = shown;
+    a->owned[OWNED * a->n + 4] = ja;
+    a->owned[OWNED * a->n + 5] = NULL;
+    a->v[a->n++] = (pol_condition){.key = k,
+                                   .state = s,
+                                   .summary = summary ? summary : "",
+                                   .severity = severity,
+                                   .summary_ja = ja};
     return true;
 }
 
 /* Is the last alert condition `key`'s (NULL: a one-off event, as it was)? */
 static bool last_is(const ops_alerts *a, const char *key)
 {
-    const char *last = a->n ? a->owned[5 * (a->n - 1)] : NULL;
+    const char *last = a->n ? a->owned[OWNED * (a->n - 1)] : NULL;
     return a->n && (key ? last && !strcmp(last, key) : !last);
 }
 
@@ -81,10 +88,20 @@ void ops_alert_reshow(ops_alerts *a, const char *key, const char *fmt, ...)
         return;
     va_start(ap, fmt);
     if (vasprintf(&shown, _(fmt), ap) >= 0) {
-        free(a->owned[5 * (a->n - 1) + 3]);
-        a->owned[5 * (a->n - 1) + 3] = shown;
+        free(a->owned[OWNED * (a->n - 1) + 3]);
+        a->owned[OWNED * (a->n - 1) + 3] = shown;
     }
     va_end(ap);
+}
+
+void ops_alert_cause(ops_alerts *a, const char *key, const char *cause)
+{
+    char *c = last_is(a, key) && cause ? strdup(cause) : NULL;
+    if (!c)
+        return; /* without memory: no cause known, no change told for it */
+    free(a->owned[OWNED * (a->n - 1) + 5]);
+    a->owned[OWNED * (a->n - 1) + 5] = c;
+    a->v[a->n - 1].cause = c;
 }
 
 void ops_alert_waiting(ops_alerts *a, const char *key)
@@ -107,21 +124,21 @@ void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
     va_end(ap);
     bkp_i18n_end(&saved);
     if (ja) {
-        free(a->owned[5 * (a->n - 1) + 4]);
-        a->owned[5 * (a->n - 1) + 4] = ja;
+        free(a->owned[OWNED * (a->n - 1) + 4]);
+        a->owned[OWNED * (a->n - 1) + 4] = ja;
         a->v[a->n - 1].summary_ja = ja;
     }
 }
 
 const char *ops_alert_shown(const ops_alerts *a, size_t i)
 {
-    const char *shown = a->owned[5 * i + 3];
+    const char *shown = a->owned[OWNED * i + 3];
     return shown ? shown : a->v[i].summary;
 }
 
 void ops_alerts_free(ops_alerts *a)
 {
-    for (size_t i = 0; i < 5 * a->n; i++)
+    for (size_t i = 0; i < OWNED * a->n; i++)
         free(a->owned[i]);
     free(a->owned);
     free(a->v);
@@ -136,6 +153,21 @@ static void load_state(const char *path, pol_notify_state *s)
     if (pol_notify_state_parse(rc ? NULL : b.data, rc ? 0 : b.len, s))
         *s = (pol_notify_state){0}; /* without memory: everything is told again */
     bkp_buf_free(&b);
+}
+
+bool ops_alert_told(bkp_repo *r, const char *key, const char *state, const char *cause)
+{
+    char *cache = bkp_repo_subpath(r, "cache"), *path = NULL;
+    bool told = false;
+    if (cache && asprintf(&path, "%s/notify.json", cache) >= 0) {
+        pol_notify_state s;
+        load_state(path, &s);
+        told = pol_notify_told(&s, &(pol_condition){.key = key, .state = state, .cause = cause});
+        pol_notify_state_free(&s);
+    }
+    free(path);
+    free(cache);
+    return told;
 }
 
 /* The event as JSON: the command's input and the audit record's figures.
@@ -156,6 +188,8 @@ static json_t *event_json(const bkp_notify_event *e)
         json_object_set_new(j, "summary_ja", bkp_json_bytes(e->summary_ja));
     if (j && e->facility)
         json_object_set_new(j, "facility", bkp_json_bytes(e->facility));
+    if (j && e->cause)
+        json_object_set_new(j, "cause", json_string(e->cause));
     return j;
 }
 
@@ -197,6 +231,7 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                               .key = pe->key,
                               .state = pe->state,
                               .previous = pe->previous,
+                              .cause = pe->cause,
                               .since = pe->since,
                               .summary = pe->summary,
                               .summary_ja = pe->summary_ja,

@@ -134,6 +134,9 @@ static void hook_detail(const pol_hook *h, const char *which, const bkp_hook_res
 {
     o->hook = h->command;
     snprintf(o->hook_output, sizeof(o->hook_output), "%s", hr->tail);
+    /* Its cause: how it ended, not what it printed (a time, a process
+     * number would make each failure another). */
+    snprintf(o->cause, sizeof(o->cause), "%s-hook:%d:%d:%d", which, rc, hr->exit_code, hr->signal);
     if (rc == -ETIMEDOUT)
         DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
     else if (rc == -ECHILD && hr->signal)
@@ -238,6 +241,8 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->what = N_("failed");
         o->hook = d->stream.command.command;
         snprintf(o->hook_output, sizeof(o->hook_output), "%s", o->b.stream.tail);
+        snprintf(o->cause, sizeof(o->cause), "stream:%d:%d:%d", o->b.stream_rc,
+                 o->b.stream.exit_code, o->b.stream.signal);
         ops_stream_why(o->b.stream_rc, &o->b.stream, d, en, shown, ja, sizeof(en));
         /* The subject: the command, or the agent's walk of the host's paths. */
         if (d->stream.command.command) {
@@ -267,6 +272,11 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
     } else if (ex) {
         o->failed = true;
         o->what = N_("failed");
+        /* How many paths does not change the cause: the reminder says it. */
+        if (o->b.gen)
+            snprintf(o->cause, sizeof(o->cause), "unreadable");
+        else
+            snprintf(o->cause, sizeof(o->cause), "error:%d", o->b.err);
         if (!*o->detail && o->b.gen)
             DETAIL(o, N_("%zu unreadable path(s)"), o->b.nerrors);
         else if (!*o->detail && o->b.err)
@@ -327,6 +337,7 @@ typedef struct capture_slot {
     pthread_t thread;
     const ops_run_in *in;
     ops_run_outcome *o;
+    bkp_log_scope *words; /* its data set's (words_begin) */
     int ex;
     bool running, threaded, done;
     pthread_mutex_t *lock;
@@ -370,6 +381,26 @@ static size_t next_free(const ops_run_result *res, const bool *begun, const capt
     return res->n;
 }
 
+/* The words of a data set's backup when nobody watches (run.h,
+ * said_once): its hooks', its capture's and its threads', in a log scope
+ * of their own (log.h), to the journal as they are said; NULL when a
+ * person watches (said as they come). */
+static bkp_log_scope *words_begin(const ops_run_in *in)
+{
+    return in->said_once ? bkp_log_scope_new(in->io->journal, in->io->ctx) : NULL;
+}
+
+/* At the end of `o`'s backup: its words printed, unless it failed as told
+ * before, of the same cause; then they are only in the journal. */
+static void words_end(const ops_run_in *in, bkp_log_scope *words, const ops_run_outcome *o)
+{
+    size_t more = bkp_log_scope_close(words, !ops_run_told_before(in, o));
+    if (more)
+        bkp_warn(_("%s: %zu more messages of its backup are in the system log (`journalctl -t "
+                   "bkp`)"),
+                 o->d->name, more);
+}
+
 static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, capture_slot *slots,
                      size_t nslots)
 {
@@ -382,7 +413,10 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
         while (running < nslots && (i = next_free(res, begun, slots, nslots)) < res->n) {
             ops_run_outcome *o = &res->v[i];
             begun[i] = true;
+            bkp_log_scope *words = words_begin(in), *was = bkp_log_scope_enter(words);
             if (!begin_dataset(in, o->d, o)) {
+                bkp_log_scope_enter(was);
+                words_end(in, words, o);
                 if (in->io->done)
                     in->io->done(in->io->ctx, o);
                 continue;
@@ -390,13 +424,16 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
             capture_slot *s = NULL;
             for (size_t k = 0; k < nslots && !s; k++)
                 s = slots[k].running ? NULL : &slots[k];
-            *s = (capture_slot){.in = in, .o = o, .running = true, .lock = &lock, .ended = &ended};
-            s->threaded = pthread_create(&s->thread, NULL, capture_thread, s) == 0;
+            *s = (capture_slot){
+                .in = in, .o = o, .words = words, .running = true, .lock = &lock, .ended = &ended};
+            /* In the data set's scope, as the threads it starts. */
+            s->threaded = bkp_thread_create(&s->thread, capture_thread, s) == 0;
             if (!s->threaded) {
                 /* No thread: captured here, as a run always could. */
                 s->ex = in->io->backup(in->io->ctx, o->d, &o->b);
                 s->done = true;
             }
+            bkp_log_scope_enter(was);
             running++;
         }
         if (!running)
@@ -414,7 +451,10 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
         pthread_mutex_unlock(&lock);
         if (s->threaded)
             pthread_join(s->thread, NULL);
+        bkp_log_scope *was = bkp_log_scope_enter(s->words);
         end_dataset(in, s->o->d, s->ex, s->o);
+        bkp_log_scope_enter(was);
+        words_end(in, s->words, s->o);
         if (in->io->done)
             in->io->done(in->io->ctx, s->o);
         *s = (capture_slot){0};

@@ -32,6 +32,7 @@
 
 #include "bkp/audit/audit.h"
 #include "bkp/capture/capture.h"
+#include "bkp/io/log.h"
 #include "bkp/store/generation.h"
 #include "bkp/ops/alerts.h"
 #include "bkp/report/status_doc.h"
@@ -64,6 +65,11 @@ typedef struct ops_run_outcome {
     char shown[1536];     /* the same through the catalogue */
     char detail_ja[1536]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
+    /* Why it failed, in a word that stays the same while the cause does
+     * ("before-hook:status:2", "error:-28", "unreadable"): another cause is
+     * told as a change of the failure (pol_condition.cause); "" when it did
+     * not fail. */
+    char cause[64];
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
     ops_run_backup b;
@@ -92,6 +98,10 @@ typedef struct ops_run_io {
     int (*open_online)(void *ctx, const pol_medium *m, bkp_repo **out);
     /* Run the drill of runbook `runbook` (named `stem` in the records) unattended. */
     int (*drill)(void *ctx, const char *runbook, const char *stem);
+    /* Where a data set's errors and warnings go as they are said when
+     * nobody watches (`said_once`: the system log); called under the log's
+     * lock (bkp_log_scope_new), from any thread. */
+    void (*journal)(enum bkp_log_level level, const char *msg, void *ctx);
 } ops_run_io;
 
 typedef struct ops_run_in {
@@ -102,9 +112,13 @@ typedef struct ops_run_in {
     bool force;               /* every data set, due or not */
     int workers;              /* the re-read's */
     const ops_run_io *io;
-    /* A failure is told once per change by the alerts (notify: is set, and
-     * no person is watching): as it happens it is said at info level only,
-     * so that cron does not mail it at every run; the exit code says it. */
+    /* Nobody watches (cron, a timer): a failure is told once per change by
+     * the alerts, which keep their state with or without notify:. As it
+     * happens it is said at info level only; a data set's own words (its
+     * hooks' output, the capture's errors) go to io->journal as they come,
+     * and are printed at its end unless it failed as told before, of the
+     * same cause (ops_run_told_before). So cron mails once per change; the
+     * exit code says every failure. */
     bool said_once;
     /* When the repository began: its audit log's first signed record
      * (bkp_audit_first_time), 0 unknown (no setting-up day then). */
@@ -150,6 +164,9 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
  * data set (no `dataset`) the drills: true when a step failed (said as it
  * happened); */
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
+/* whether outcome `o` failed as the alert of its backups told before, of
+ * the same cause (its words are no news); */
+bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o);
 /* with every data set, each off-line medium due, held, or left connected
  * (said only when told: nothing says it as it happens); */
 void ops_run_alert_media(const ops_run_in *in, ops_alerts *al);

@@ -21,15 +21,28 @@
        "else "                                                                                     \
        "`bkp status` says what to restore")
 
+/* The condition of `o`'s data set's backups: its key, and whether `o`
+ * makes it failed. A seal as suspicious is a one-off event (below) and
+ * the verdict's until cleared, not a failed backup; a hook that failed
+ * after it is a failure all the same. */
+static bool backup_failed(const ops_run_outcome *o, char key[160])
+{
+    snprintf(key, 160, "backup:%s", o->d->name);
+    return o->failed && !(o->b.gen && o->b.suspicious && !o->hook);
+}
+
+bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o)
+{
+    char key[160];
+    return backup_failed(o, key) && ops_alert_told(in->repo, key, "failed", o->cause);
+}
+
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
     for (size_t i = 0; i < res->n; i++) {
         const ops_run_outcome *o = &res->v[i];
         char key[160];
-        snprintf(key, sizeof(key), "backup:%s", o->d->name);
-        /* Sealed as suspicious is said below, and by the verdict until
-         * cleared; a hook that failed after it is a failure all the same. */
-        bool sealed_suspicious = o->b.gen && o->b.suspicious;
+        bool failed = backup_failed(o, key), sealed_suspicious = o->b.gen && o->b.suspicious;
         if (sealed_suspicious && !o->hook)
             ;
         else if (o->failed && o->hook &&
@@ -75,6 +88,8 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
                              o->d->name, o->shown);
         } else if (o->ran)
             ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
+        if (failed)
+            ops_alert_cause(al, key, o->cause);
         if (sealed_suspicious) {
             /* The guard's reason in each reader's words (guard.h). */
             char why[1024];

@@ -116,7 +116,7 @@ static int pool_new(bkp_repacker *p)
         bkp_buf_init(&q->slots[i].plain);
         bkp_buf_init(&q->slots[i].sealed);
     }
-    while (q->nthreads < n && pthread_create(&q->thread[q->nthreads], NULL, worker, q) == 0)
+    while (q->nthreads < n && bkp_thread_create(&q->thread[q->nthreads], worker, q) == 0)
         q->nthreads++;
     if (!q->nthreads) {
         pool_free(q);

@@ -123,7 +123,7 @@ static int finish_in_background(bkp_repo *r, bkp_pack_writer *w, uint32_t num)
         r->finishing = n;
         r->finishing_cap = cap;
     }
-    if (pthread_create(&t, NULL, finish_thread, j) != 0) {
+    if (bkp_thread_create(&t, finish_thread, j) != 0) {
         pthread_mutex_unlock(&r->mut->lock);
         free(j);
         return finish_pack(r, w, num);

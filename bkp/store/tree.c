@@ -1,4 +1,5 @@
 #include "bkp/store/tree.h"
+#include "bkp/io/log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -468,7 +469,7 @@ int bkp_tree_writer_new(bkp_repo *r, bkp_comp comp, bkp_tree_writer **out)
      * does not understand. */
     bkp_buf_u32(&w->fill, BKP_TREE_VERSION);
     int rc = w->fill.failed ? -ENOMEM : 0;
-    if (!rc && pthread_create(&w->thread, NULL, tree_thread, w) != 0)
+    if (!rc && bkp_thread_create(&w->thread, tree_thread, w) != 0)
         rc = -EAGAIN;
     if (rc) {
         bkp_tree_writer_free(w);

@@ -154,4 +154,51 @@ after=$("$BKP" generations scans --policy "$POL" --json 2>/dev/null | jq length)
 output_has "This command's record was not written to it"
 output_lacks "Nothing was recorded"
 
+# 8. Nobody watching (cron, a timer; no notify:): a failure is said once per
+# change, not at every run. The first run prints the hook's output and the
+# alert; the same failure again prints nothing (the exit status says it,
+# syslog has the words); another cause (another exit status, then the
+# capture's own error) is said at once; -v says it as it happens.
+mkdir -p "$WORK/quiet/lab"
+echo "result" >"$WORK/quiet/lab/r.txt"
+QPOL=$WORK/quiet/policy.yaml
+cat >"$QPOL" <<YAML
+repository: $WORK/quiet/repo
+passphrase_file: $PASSFILE
+rule_321: { copies: 1, media_types: 1, offline: 0, offsite: 0 }
+datasets:
+  - name: lab
+    paths: [$WORK/quiet/lab]
+    before: { command: "echo 'pg_dump: connection refused' >&2; exit 4" }
+    schedule: hourly
+YAML
+ok "$BKP" init --policy "$QPOL"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "pg_dump: connection refused" "the first failure should print the hook's output"
+output_has "the backup of lab failed: before hook exited with status 4" "the first failure should be alerted"
+for i in 1 2; do
+    check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+    [ -z "$OUT$ERR" ] || flunk "the same failure again (run $i) printed, so cron mails it every run: $ERR"
+done
+check_exit 1 "$BKP" run --policy "$QPOL" --force -v || true
+output_has "before hook exited with status 4" "-v should say the failure as it happens"
+sed -i 's|exit 4|exit 5|' "$QPOL"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "before hook exited with status 5" "a failure of another cause should be said at once"
+output_has "pg_dump: connection refused" "a failure of another cause should print the hook's output"
+jq -e '.["backup:lab"].cause | startswith("before-hook:")' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
+    flunk "the alert's state should keep the cause: $(cat "$WORK/quiet/repo/cache/notify.json")"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the new failure again printed: $ERR"
+sed -i 's|before: .*|before: { command: "true" }|' "$QPOL"
+mv "$WORK/quiet/lab" "$WORK/quiet/lab.away"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "none of the paths of lab could be read" "the capture's own words are news with a new cause"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the capture's failure again printed: $ERR"
+mv "$WORK/quiet/lab.away" "$WORK/quiet/lab"
+check_exit 0 "$BKP" run --policy "$QPOL" --force || true
+jq -e 'has("backup:lab") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
+    flunk "the failure's end should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"
+
 finish

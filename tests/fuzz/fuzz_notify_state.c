@@ -13,10 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const pol_condition v[] = {
-        {"verdict:emr", "AT RISK", "emr is AT RISK", 1, NULL, false},
-        {"backup:emr", NULL, "the backup of emr succeeded again", 0, NULL, false},
-        {"due:usb", "overdue", "usb is overdue", 1, NULL, true},
-        {NULL, "suspicious", "emr:3 is suspicious", 2, NULL, false},
+        {"verdict:emr", "AT RISK", "emr is AT RISK", 1, NULL, false, NULL},
+        {"backup:emr", "failed", "the backup of emr failed", 2, NULL, false, "error:-28"},
+        {"due:usb", "overdue", "usb is overdue", 1, NULL, true, NULL},
+        {NULL, "suspicious", "emr:3 is suspicious", 2, NULL, false, NULL},
     };
     pol_notify_state state, again;
     pol_event events[4];

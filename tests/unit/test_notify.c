@@ -42,8 +42,8 @@ static void test_once_per_change(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1,
-                             NULL,          false};
+    pol_condition at_risk = {"verdict:emr", "AT RISK", "emr is AT RISK: connect usb-b", 1, NULL,
+                             false,         NULL};
     bool told;
     assert_int_equal(decide(&state, &at_risk, T0, DAY, &ev, &told), 1);
     assert_true(told);
@@ -58,13 +58,14 @@ static void test_once_per_change(void **unused)
     assert_string_equal(kind(&ev, 1), "reminder");
     assert_int_equal(decide(&state, &at_risk, T0 + DAY + 900, DAY, &ev, NULL), 0);
     /* Worse: told at once, with what it was. */
-    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false};
+    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false,
+                        NULL};
     assert_int_equal(decide(&state, &nc, T0 + DAY + 1800, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 2), "changed");
     assert_string_equal(ev.v[2].previous, "AT RISK");
     assert_int_equal(ev.v[2].since, T0 + DAY + 1800);
     /* Fixed: cleared once; then nothing. */
-    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false};
+    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false, NULL};
     assert_int_equal(decide(&state, &ok, T0 + 2 * DAY, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 3), "cleared");
     assert_int_equal(decide(&state, &ok, T0 + 2 * DAY + 900, DAY, &ev, NULL), 0);
@@ -83,12 +84,14 @@ static void test_waiting(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition wait = {"verdict:emr", "AT RISK", "emr is AT RISK: 2 generations", 1, NULL, true};
-    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false};
+    pol_condition wait = {"verdict:emr", "AT RISK", "emr is AT RISK: 2 generations", 1, NULL,
+                          true,          NULL};
+    pol_condition ok = {"verdict:emr", NULL, "emr is COMPLIANT", 0, NULL, false, NULL};
     assert_int_equal(decide(&state, &wait, T0, DAY, &ev, NULL), 0);
     assert_int_equal(decide(&state, &wait, T0 + 2 * DAY, DAY, &ev, NULL), 0);
     assert_int_equal(decide(&state, &ok, T0 + 3 * DAY, DAY, &ev, NULL), 0); /* never told */
-    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false};
+    pol_condition nc = {"verdict:emr", "NON-COMPLIANT", "emr is NON-COMPLIANT", 2, NULL, false,
+                        NULL};
     assert_int_equal(decide(&state, &nc, T0 + 4 * DAY, DAY, &ev, NULL), 1);
     assert_int_equal(decide(&state, &wait, T0 + 5 * DAY, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 1), "changed");
@@ -101,7 +104,8 @@ static void test_waiting(void **unused)
     assert_true(pol_notify_state_get(&back, "verdict:emr")->waiting);
     pol_notify_state_free(&back);
     free(text);
-    pol_condition due = {"verdict:emr", "AT RISK", "emr is AT RISK: usb-b overdue", 1, NULL, false};
+    pol_condition due = {"verdict:emr", "AT RISK", "emr is AT RISK: usb-b overdue", 1, NULL,
+                         false,         NULL};
     assert_int_equal(decide(&state, &due, T0 + 7 * DAY + 3600, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 2), "changed");
     assert_int_equal(decide(&state, &due, T0 + 7 * DAY + 7200, DAY, &ev, NULL), 0);
@@ -117,8 +121,8 @@ static void test_not_judged_keeps_state(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL, false};
-    pol_condition b = {"backup:ward", NULL, "", 0, NULL, false};
+    pol_condition a = {"backup:emr", "failed", "the backup of emr failed", 2, NULL, false, NULL};
+    pol_condition b = {"backup:ward", NULL, "", 0, NULL, false, NULL};
     assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
     /* A run of ward alone says nothing of emr, which stays failed. */
     assert_int_equal(decide(&state, &b, T0 + 900, DAY, &ev, NULL), 0);
@@ -134,8 +138,8 @@ static void test_one_off_events(void **unused)
     (void)unused;
     pol_notify_state state = {0};
     told_log ev = {0};
-    pol_condition s = {NULL, "suspicious", "emr:7 is suspicious: 80 % of files changed",
-                       2,    NULL,         false};
+    pol_condition s = {NULL,  "suspicious", "emr:7 is suspicious: 80 % of files changed", 2, NULL,
+                       false, NULL};
     assert_int_equal(decide(&state, &s, T0, DAY, &ev, NULL), 1);
     assert_int_equal(decide(&state, &s, T0 + 1, DAY, &ev, NULL), 1);
     assert_string_equal(kind(&ev, 1), "event");
@@ -182,8 +186,8 @@ static void test_undo(void **unused)
     (void)unused;
     pol_notify_state state = {0}, before = {0};
     told_log ev = {0};
-    pol_condition a = {"due:usb-b", "overdue", "usb-b is overdue", 1, NULL, false};
-    pol_condition ok = {"due:usb-b", NULL, "usb-b is back", 0, NULL, false};
+    pol_condition a = {"due:usb-b", "overdue", "usb-b is overdue", 1, NULL, false, NULL};
+    pol_condition ok = {"due:usb-b", NULL, "usb-b is back", 0, NULL, false, NULL};
     assert_int_equal(decide(&state, &a, T0, DAY, &ev, NULL), 1);
     assert_int_equal(pol_notify_state_undo(&state, &before, "due:usb-b"), 0);
     assert_null(pol_notify_state_get(&state, "due:usb-b"));
@@ -203,6 +207,59 @@ static void test_undo(void **unused)
     pol_notify_state_free(&state);
 }
 
+/* A backup that fails again of the same cause is told once; of another
+ * cause (the hook's exit status, then the disk full), at once, as a change
+ * of the failure that began before; a state kept before causes were (none
+ * known) is no change, and learns the cause. */
+static void test_cause(void **unused)
+{
+    (void)unused;
+    pol_notify_state state = {0};
+    told_log ev = {0};
+    pol_condition hook = {.key = "backup:emr",
+                          .state = "failed",
+                          .summary = "the backup of emr failed: before hook exited with status 2",
+                          .severity = 2,
+                          .cause = "before-hook:status:2"};
+    pol_condition full = hook, unknown = hook;
+    full.summary = "the backup of emr failed: No space left on device";
+    full.cause = "error:-28";
+    unknown.cause = NULL;
+    assert_int_equal(decide(&state, &hook, T0, DAY, &ev, NULL), 1);
+    assert_true(pol_notify_told(&state, &hook));
+    assert_false(pol_notify_told(&state, &full));
+    assert_true(pol_notify_told(&state, &unknown));
+    for (int k = 1; k < 8; k++)
+        assert_int_equal(decide(&state, &hook, T0 + k * 900, DAY, &ev, NULL), 0);
+    assert_int_equal(decide(&state, &full, T0 + 8 * 900, DAY, &ev, NULL), 1);
+    assert_string_equal(kind(&ev, 1), "changed");
+    assert_string_equal(ev.v[1].previous, "failed");
+    assert_string_equal(ev.v[1].cause, "error:-28");
+    assert_int_equal(ev.v[1].since, T0); /* the failure began then */
+    assert_int_equal(decide(&state, &full, T0 + 9 * 900, DAY, &ev, NULL), 0);
+    /* Kept through the file. */
+    char *text = pol_notify_state_text(&state);
+    pol_notify_state back;
+    assert_non_null(strstr(text, "\"cause\": \"error:-28\""));
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &back), 0);
+    assert_string_equal(pol_notify_state_get(&back, "backup:emr")->cause, "error:-28");
+    free(text);
+    /* A state without causes: the same failure is no news, and its cause
+     * is known from then on. */
+    pol_notify_state old;
+    const char *was = "{\"backup:emr\": {\"since\": 1767571200, \"state\": \"failed\", "
+                      "\"told\": 1767571200}}";
+    assert_int_equal(pol_notify_state_parse((const uint8_t *)was, strlen(was), &old), 0);
+    assert_null(pol_notify_state_get(&old, "backup:emr")->cause);
+    assert_int_equal(decide(&old, &hook, T0 + 900, DAY, &ev, NULL), 0);
+    assert_string_equal(pol_notify_state_get(&old, "backup:emr")->cause, "before-hook:status:2");
+    assert_int_equal(decide(&old, &full, T0 + 1800, DAY, &ev, NULL), 1);
+    pol_notify_state_free(&old);
+    pol_notify_state_free(&back);
+    pol_events_free(ev.v, ev.n);
+    pol_notify_state_free(&state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_one_off_events),
         cmocka_unit_test(test_state_file),
         cmocka_unit_test(test_undo),
+        cmocka_unit_test(test_cause),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
