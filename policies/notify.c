@@ -135,11 +135,12 @@ void pol_events_free(pol_event *events, size_t n)
         free(events[i].previous);
 }
 
-/* Is `c` in its state told in `was` of another cause? Not when either is
- * unknown. */
+/* Is `c` in its state told in `was` of another cause? When `c` has one
+ * and `was` another or none (a state kept before causes were: told once
+ * more, never a new cause hidden). */
 static bool other_cause(const pol_notify_entry *was, const pol_condition *c)
 {
-    return was->cause && c->cause && strcmp(was->cause, c->cause);
+    return c->cause && (!was->cause || strcmp(was->cause, c->cause));
 }
 
 bool pol_notify_told(const pol_notify_state *s, const pol_condition *c)
@@ -192,9 +193,6 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             tell = false;
             if (c->state && was)
                 was->waiting = c->waiting; /* nothing left to do: a cause again is a change */
-            if (c->state && was && c->cause && !was->cause) /* known from now on */
-                (void)put(state, c->key, was->state, c->cause, was->since, was->told, was->waiting,
-                          false);
         }
         if (!tell)
             free(e.previous);

@@ -44,9 +44,10 @@ typedef struct pol_condition {
      * nor reminded. */
     bool waiting;
     /* Why it is in its state, in a word that stays the same while the
-     * cause does ("before-hook:status:2", "error:-28"), or NULL: another
-     * cause in the same state is a change. Unknown on one side (a state
-     * kept before causes were) is no change. */
+     * cause does ("before-hook:-10:2:0", "error:-28"), or NULL (none
+     * known): another cause in the same state is a change, and so is a
+     * cause where the state kept none (kept before causes were: told once
+     * more, never a new cause hidden). */
     const char *cause;
 } pol_condition;
 

@@ -14,11 +14,13 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bkp/io/i18n.h"
 #include "bkp/io/clock.h"
 #include "bkp/cli/cli.h"
 #include "bkp/io/log.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/run.h"
 #include "bkp/io/text.h"
 #include "policies/compliance.h"
@@ -100,13 +102,14 @@ static int io_copy(void *ctx, const pol_medium *pm)
     return ex;
 }
 
-/* The copy on on-line disk `pm` when its label is there, read-only. */
+/* The copy on on-line disk `pm` when its label is there, read-only. A disk
+ * not there is passed over quietly: its copy said so. */
 static int io_open_online(void *ctx, const pol_medium *pm, bkp_repo **out)
 {
     cli *c = ctx;
     cli_medium m;
     int rc = -ENOENT;
-    if (cli_medium_find(c, pm->name, &m))
+    if (!ops_medium_here(c->ro, pm) || cli_medium_find(c, pm->name, &m))
         return rc;
     char *repo = m.entry ? cli_medium_repo(&m) : NULL;
     if (repo && !cli_medium_check_label(c, &m))
@@ -298,8 +301,9 @@ int cmd_run(cli *c)
                      .workers = c->workers,
                      .io = &io,
                      /* cron's mail once per change, as the alerts: nobody
-                      * watches, and nothing more is asked for (-v) */
-                     .said_once = !c->tty && bkp_log_get_level() < BKP_LOG_INFO};
+                      * watches what the run says (its output may go to a
+                      * file), and nothing more is asked for (-v) */
+                     .said_once = !isatty(STDERR_FILENO) && bkp_log_get_level() < BKP_LOG_INFO};
     ops_run_result res;
     in.now = c->run_since = bkp_now();
     char *log = bkp_audit_path(c->r);

@@ -47,7 +47,8 @@ static void clear_progress_locked(void)
     }
 }
 
-/* One message held by a log scope (log.h), or a command's output. */
+/* One message held by a log scope (log.h), or a command's output: what it
+ * printed in a row, one entry. */
 struct held {
     enum bkp_log_level level;
     bool output;
@@ -59,8 +60,11 @@ struct bkp_log_scope {
     void (*journal)(enum bkp_log_level, const char *, void *);
     void *ctx;
     struct held *v;
-    size_t n, cap, bytes;
-    size_t more;   /* not held: past BKP_LOG_SCOPE_HELD, or without memory */
+    size_t n, cap;
+    size_t bytes;  /* what the entries cost, their text and themselves */
+    size_t more;   /* messages not held (the journal has them) */
+    bool full;     /* none held after one was not: no gaps */
+    bool cut;      /* the start of a command's output was let go for its end */
     unsigned refs; /* its owner's, and each thread started in it that runs */
     bool closed;
 };
@@ -89,18 +93,62 @@ static void print_locked(enum bkp_log_level level, bool output, const char *text
     fflush(stderr);
 }
 
-/* Hold a message in `s`, or count it when there is no room. */
+/* Let go of the start of the oldest output `s` holds until it costs no more
+ * than its room (or there is no output left to let go of). */
+static void trim_output(bkp_log_scope *s)
+{
+    for (size_t i = 0; i < s->n && s->bytes > BKP_LOG_SCOPE_HELD;) {
+        struct held *h = &s->v[i];
+        size_t drop = s->bytes - BKP_LOG_SCOPE_HELD;
+        if (!h->output) {
+            i++;
+            continue;
+        }
+        s->cut = true;
+        if (drop < h->len) {
+            memmove(h->text, h->text + drop, h->len - drop + 1);
+            h->len -= drop;
+            s->bytes -= drop;
+            return;
+        }
+        s->bytes -= h->len + sizeof(*h);
+        free(h->text);
+        memmove(h, h + 1, (s->n - i - 1) * sizeof(*h));
+        s->n--;
+    }
+}
+
+/* Hold a message in `s`, or count it when there is no room; a command's
+ * output joins the output just before it, and keeps its end. */
 static void hold_locked(bkp_log_scope *s, enum bkp_log_level level, bool output, const char *text,
                         size_t len)
 {
+    struct held *last = s->n ? &s->v[s->n - 1] : NULL;
+    if (output && last && last->output) {
+        char *more = realloc(last->text, last->len + len + 1);
+        if (more) {
+            memcpy(more + last->len, text, len);
+            more[last->len + len] = '\0';
+            last->text = more;
+            last->len += len;
+            s->bytes += len;
+            trim_output(s);
+        }
+        return; /* without memory: what it printed before stays */
+    }
+    /* A message past the room is not held, nor any after it; output is,
+     * and the oldest output makes room for it. */
+    bool room = !s->full && s->bytes + sizeof(*last) + len <= BKP_LOG_SCOPE_HELD;
     char *copy = NULL;
-    if (s->bytes + len <= BKP_LOG_SCOPE_HELD &&
-        !bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 16) && (copy = malloc(len + 1))) {
+    if ((room || output) && !bkp_grow(&s->v, &s->cap, s->n, sizeof(*s->v), 16) &&
+        (copy = malloc(len + 1))) {
         memcpy(copy, text, len);
         copy[len] = '\0';
         s->v[s->n++] = (struct held){level, output, copy, len};
-        s->bytes += len;
-    } else {
+        s->bytes += sizeof(*last) + len;
+        trim_output(s);
+    } else if (!output) {
+        s->full = true;
         s->more++;
     }
 }
@@ -144,7 +192,13 @@ size_t bkp_log_scope_close(bkp_log_scope *s, bool print)
         return 0;
     pthread_mutex_lock(&log_lock);
     s->closed = true;
+    bool said_cut = false;
     for (size_t i = 0; i < s->n; i++) {
+        if (print && s->cut && s->v[i].output && !said_cut) {
+            said_cut = true;
+            print_locked(BKP_LOG_INFO, false, _("(the start of the command's output is left out)"),
+                         strlen(_("(the start of the command's output is left out)")));
+        }
         if (print)
             print_locked(s->v[i].level, s->v[i].output, s->v[i].text, s->v[i].len);
         free(s->v[i].text);
@@ -154,6 +208,20 @@ size_t bkp_log_scope_close(bkp_log_scope *s, bool print)
     unref_locked(s);
     pthread_mutex_unlock(&log_lock);
     return more;
+}
+
+uint64_t bkp_log_scope_digest(const bkp_log_scope *s)
+{
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a: not a secret, a fingerprint */
+    if (!s)
+        return 0;
+    pthread_mutex_lock(&log_lock);
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t k = 0; k <= s->v[i].len; k++) /* with its '\0', between words */
+            if (s->v[i].text[k] < '0' || s->v[i].text[k] > '9')
+                h = (h ^ (uint8_t)s->v[i].text[k]) * 1099511628211ULL;
+    pthread_mutex_unlock(&log_lock);
+    return h;
 }
 
 /* A thread started in a scope: it runs in it, and lets it go at its end. */

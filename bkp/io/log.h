@@ -57,13 +57,14 @@ void bkp_log_set_sink(void (*fn)(enum bkp_log_level level, const char *msg, void
  * A log scope: the words of one piece of work nobody watches (a data set of
  * `bkp run` under cron), said by the thread that entered it and by the
  * threads that thread starts (bkp_thread_create). Each error and warning
- * said in it goes to `journal` as it is said, and is held (at most
- * BKP_LOG_SCOPE_HELD bytes; a count of the rest) instead of printed, until
- * the scope is closed: then it is printed as it would have been, or not,
- * as the closer decides — whether the words are news or the failure an
- * alert told before (bkp/ops/run.h). The output of a command run for a
- * person (bkp_log_output) is held the same, never journalled: a hook's
- * output may hold a secret.
+ * said in it goes to `journal` as it is said, and is held instead of
+ * printed, until the scope is closed: then it is printed as it would have
+ * been, or not, as the closer decides — whether the words are news or the
+ * failure an alert told before (bkp/ops/run.h). The room is
+ * BKP_LOG_SCOPE_HELD bytes: past it a message is counted, not held, nor any
+ * after it (the journal has them). The output of a command run for a
+ * person (bkp_log_output) is held the same, its end kept when it is long,
+ * and never journalled: a hook's output may hold a secret.
  */
 #define BKP_LOG_SCOPE_HELD (64 * 1024)
 typedef struct bkp_log_scope bkp_log_scope;
@@ -80,6 +81,11 @@ bkp_log_scope *bkp_log_scope_enter(bkp_log_scope *s);
  * come. `journal` is called under the log's lock: it says nothing through
  * this log. */
 size_t bkp_log_scope_close(bkp_log_scope *s, bool print);
+/* A digest of the words and output `s` (NULL: none, 0) holds so far,
+ * their digits left out: the same words give the same digest, whatever
+ * time, count or size they name (the cause of a failure as said,
+ * pol_condition.cause). */
+uint64_t bkp_log_scope_digest(const bkp_log_scope *s);
 /* pthread_create, the new thread in the caller's log scope (ENOMEM
  * without memory for it). */
 int bkp_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/host/hook.h"
 #include "bkp/io/i18n.h"
@@ -128,14 +129,38 @@ void ops_stream_why(int rc, const bkp_hook_result *hr, const pol_dataset *d, cha
         say3(en, shown, ja, n, N_("could not start: %s"), bkp_strerror(rc));
 }
 
+/* An after hook that failed when the capture had failed before it: both
+ * said, the capture's first (`was`, the outcome before the hook), and both
+ * the cause. */
+static void join_failures(ops_run_outcome *o, const ops_run_outcome *was)
+{
+    char en[sizeof(o->detail)], shown[sizeof(o->shown)], ja[sizeof(o->detail_ja)];
+    bkp_i18n_saved saved;
+    snprintf(en, sizeof(en), "%s", o->detail);
+    snprintf(shown, sizeof(shown), "%s", o->shown);
+    snprintf(ja, sizeof(ja), "%s", o->detail_ja);
+    snprintf(o->detail, sizeof(o->detail), "%s", was->detail);
+    bkp_strappend(o->detail, sizeof(o->detail), "; %s", en);
+    snprintf(o->shown, sizeof(o->shown), "%s", was->shown);
+    bkp_strappend(o->shown, sizeof(o->shown), "%s%s", _("; "), shown);
+    snprintf(o->detail_ja, sizeof(o->detail_ja), "%s", was->detail_ja);
+    bkp_i18n_begin(&saved, "ja");
+    bkp_strappend(o->detail_ja, sizeof(o->detail_ja), "%s%s", _("; "), ja);
+    bkp_i18n_end(&saved);
+    char hook[sizeof(o->cause)];
+    snprintf(hook, sizeof(hook), "%s", o->cause);
+    snprintf(o->cause, sizeof(o->cause), "%s", was->cause);
+    bkp_strappend(o->cause, sizeof(o->cause), "+%s", hook);
+}
+
 /* Why hook `which` failed (`rc`), into the outcome. */
 static void hook_detail(const pol_hook *h, const char *which, const bkp_hook_result *hr, int rc,
                         ops_run_outcome *o)
 {
+    ops_run_outcome was = *o;
     o->hook = h->command;
     snprintf(o->hook_output, sizeof(o->hook_output), "%s", hr->tail);
-    /* Its cause: how it ended, not what it printed (a time, a process
-     * number would make each failure another). */
+    /* Its cause: how it ended (with what it said: ops_run_cause_said). */
     snprintf(o->cause, sizeof(o->cause), "%s-hook:%d:%d:%d", which, rc, hr->exit_code, hr->signal);
     if (rc == -ETIMEDOUT)
         DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
@@ -147,6 +172,8 @@ static void hook_detail(const pol_hook *h, const char *which, const bkp_hook_res
         DETAIL(o, N_("%s hook exited with status %d"), which, hr->exit_code);
     else
         DETAIL(o, N_("%s hook could not start: %s"), which, bkp_strerror(rc));
+    if (was.failed && *was.cause)
+        join_failures(o, &was);
 }
 
 /* Why hook `which` of `d` failed (`rc`), into the outcome, and said. */
@@ -337,7 +364,7 @@ typedef struct capture_slot {
     pthread_t thread;
     const ops_run_in *in;
     ops_run_outcome *o;
-    bkp_log_scope *words; /* its data set's (words_begin) */
+    bkp_log_scope *words; /* its data set's (ops_run_words_begin) */
     int ex;
     bool running, threaded, done;
     pthread_mutex_t *lock;
@@ -381,24 +408,26 @@ static size_t next_free(const ops_run_result *res, const bool *begun, const capt
     return res->n;
 }
 
-/* The words of a data set's backup when nobody watches (run.h,
- * said_once): its hooks', its capture's and its threads', in a log scope
- * of their own (log.h), to the journal as they are said; NULL when a
- * person watches (said as they come). */
-static bkp_log_scope *words_begin(const ops_run_in *in)
+bkp_log_scope *ops_run_words_begin(const ops_run_in *in)
 {
     return in->said_once ? bkp_log_scope_new(in->io->journal, in->io->ctx) : NULL;
 }
 
-/* At the end of `o`'s backup: its words printed, unless it failed as told
- * before, of the same cause; then they are only in the journal. */
-static void words_end(const ops_run_in *in, bkp_log_scope *words, const ops_run_outcome *o)
+/* The cause of `o`'s failure with what it said (the digest of `words`):
+ * another error, another hook output, other paths unreadable make another
+ * cause; times and counts do not. */
+static void cause_said(ops_run_outcome *o, const bkp_log_scope *words)
 {
-    size_t more = bkp_log_scope_close(words, !ops_run_told_before(in, o));
+    if (o->failed && words)
+        bkp_strappend(o->cause, sizeof(o->cause), ":%016llx",
+                      (unsigned long long)bkp_log_scope_digest(words));
+}
+
+void ops_run_words_end(bkp_log_scope *words, bool told)
+{
+    size_t more = bkp_log_scope_close(words, !told);
     if (more)
-        bkp_warn(_("%s: %zu more messages of its backup are in the system log (`journalctl -t "
-                   "bkp`)"),
-                 o->d->name, more);
+        bkp_warn(_("%zu more messages are in the system log (`journalctl -t bkp`)"), more);
 }
 
 static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, capture_slot *slots,
@@ -413,10 +442,11 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
         while (running < nslots && (i = next_free(res, begun, slots, nslots)) < res->n) {
             ops_run_outcome *o = &res->v[i];
             begun[i] = true;
-            bkp_log_scope *words = words_begin(in), *was = bkp_log_scope_enter(words);
+            bkp_log_scope *words = ops_run_words_begin(in), *was = bkp_log_scope_enter(words);
             if (!begin_dataset(in, o->d, o)) {
                 bkp_log_scope_enter(was);
-                words_end(in, words, o);
+                cause_said(o, words);
+                ops_run_words_end(words, ops_run_told_before(in, o));
                 if (in->io->done)
                     in->io->done(in->io->ctx, o);
                 continue;
@@ -454,7 +484,8 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
         bkp_log_scope *was = bkp_log_scope_enter(s->words);
         end_dataset(in, s->o->d, s->ex, s->o);
         bkp_log_scope_enter(was);
-        words_end(in, s->words, s->o);
+        cause_said(s->o, s->words);
+        ops_run_words_end(s->words, ops_run_told_before(in, s->o));
         if (in->io->done)
             in->io->done(in->io->ctx, s->o);
         *s = (capture_slot){0};

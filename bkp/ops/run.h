@@ -65,11 +65,13 @@ typedef struct ops_run_outcome {
     char shown[1536];     /* the same through the catalogue */
     char detail_ja[1536]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
-    /* Why it failed, in a word that stays the same while the cause does
-     * ("before-hook:status:2", "error:-28", "unreadable"): another cause is
-     * told as a change of the failure (pol_condition.cause); "" when it did
-     * not fail. */
-    char cause[64];
+    /* Why it failed, in a word that stays the same while the cause does:
+     * how it ended ("before-hook:RC:EXIT:SIGNAL", "error:ERRNO",
+     * "unreadable", "stream:…"; an after hook's joined to the capture's
+     * with "+"), and when nobody watches a digest of what it said, digits
+     * left out (bkp_log_scope_digest). Another cause is told as a change of
+     * the failure (pol_condition.cause); "" when it did not fail. */
+    char cause[128];
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
     ops_run_backup b;
@@ -164,6 +166,14 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res);
  * data set (no `dataset`) the drills: true when a step failed (said as it
  * happened); */
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al);
+/* The words of one piece of a run when nobody watches (said_once): a data
+ * set's — its hooks', its capture's and their threads' — or a step's after
+ * them, in a log scope of their own (bkp/io/log.h) that goes to
+ * io->journal as they are said; NULL when a person watches (said as they
+ * come). At its end they are printed unless `told`: they explain a failure
+ * told before, of the same cause; then they are only in the journal. */
+bkp_log_scope *ops_run_words_begin(const ops_run_in *in);
+void ops_run_words_end(bkp_log_scope *words, bool told);
 /* whether outcome `o` failed as the alert of its backups told before, of
  * the same cause (its words are no news); */
 bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o);

@@ -196,9 +196,65 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "none of the paths of lab could be read" "the capture's own words are news with a new cause"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 [ -z "$OUT$ERR" ] || flunk "the capture's failure again printed: $ERR"
+# An after hook that fails hides no failure of the capture before it: the
+# capture's failing, then not, then again, is said each time.
+sed -i 's|before: .*|before: { command: "true" }\n    after: { command: "echo cleanup failed >\&2; exit 3" }|' "$QPOL"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "after hook exited with status 3" "the after hook's failure should be said"
+output_has "none of its paths could be read; after hook exited" "both failures should be in the alert"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the same two failures again printed: $ERR"
 mv "$WORK/quiet/lab.away" "$WORK/quiet/lab"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "the backup of lab failed: after hook exited with status 3" "the after hook alone is another cause"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the after hook's failure again printed: $ERR"
+mv "$WORK/quiet/lab" "$WORK/quiet/lab.away"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "none of the paths of lab could be read" "the capture failing behind a failing after hook was hidden"
+mv "$WORK/quiet/lab.away" "$WORK/quiet/lab"
+sed -i '/after: /d' "$QPOL"
+# A path that cannot be read is said once; another path that cannot, at once.
+sed -i "s|paths: \[$WORK/quiet/lab\]|paths: [$WORK/quiet/lab, $WORK/quiet/old-mount]|" "$QPOL"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "old-mount" "an unreadable path should be named"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the same unreadable path again printed: $ERR"
+sed -i "s|$WORK/quiet/old-mount|$WORK/quiet/pacs-archive|" "$QPOL"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "pacs-archive" "another unreadable path is news"
+sed -i "s|, $WORK/quiet/pacs-archive||" "$QPOL"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("backup:lab") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
     flunk "the failure's end should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"
+# A person at a terminal who sends the output to a file still sees the
+# failure told before: only stderr decides whether anyone watches.
+if command -v script >/dev/null; then
+    mv "$WORK/quiet/lab" "$WORK/quiet/lab.away"
+    "$BKP" run --policy "$QPOL" --force >/dev/null 2>&1 || true
+    script -qec "'$BKP' run --policy '$QPOL' --force >'$WORK/quiet/out.txt'" "$WORK/quiet/tty.txt" >/dev/null 2>&1 || true
+    grep -q "none of the paths of lab could be read" "$WORK/quiet/tty.txt" ||
+        flunk "a run on a terminal with its output to a file said nothing on the terminal: $(cat "$WORK/quiet/tty.txt")"
+    mv "$WORK/quiet/lab.away" "$WORK/quiet/lab"
+    check_exit 0 "$BKP" run --policy "$QPOL" --force || true
+fi
+
+# An on-line disk not mounted (a NAS away): said once, not at every run,
+# and once only in a run (the re-read passes it over).
+mkdir -p "$WORK/quiet/nas"
+printf 'media:\n  - { name: nas, type: disk, path: %s }\n' "$WORK/quiet/nas" >>"$QPOL"
+sed -i "s|    schedule: hourly|    schedule: hourly\n    copy_to: [nas]|" "$QPOL"
+ok "$BKP" media label "$WORK/quiet/nas" --name nas --policy "$QPOL"
+check_exit 0 "$BKP" run --policy "$QPOL" --force || true
+mv "$WORK/quiet/nas" "$WORK/quiet/nas.away"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ "$(grep -c 'no medium is at' <<<"$ERR")" = 1 ] || flunk "the NAS away should be said once in the run: $ERR"
+output_has "copying to an on-line medium failed"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "the NAS still away was said again: $ERR"
+mv "$WORK/quiet/nas.away" "$WORK/quiet/nas"
+check_exit 0 "$BKP" run --policy "$QPOL" --force || true
+jq -e 'has("copy-online") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
+    flunk "the NAS back should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"
 
 finish

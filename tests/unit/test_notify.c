@@ -210,7 +210,7 @@ static void test_undo(void **unused)
 /* A backup that fails again of the same cause is told once; of another
  * cause (the hook's exit status, then the disk full), at once, as a change
  * of the failure that began before; a state kept before causes were (none
- * known) is no change, and learns the cause. */
+ * known) is told once more, with its cause. */
 static void test_cause(void **unused)
 {
     (void)unused;
@@ -220,7 +220,7 @@ static void test_cause(void **unused)
                           .state = "failed",
                           .summary = "the backup of emr failed: before hook exited with status 2",
                           .severity = 2,
-                          .cause = "before-hook:status:2"};
+                          .cause = "before-hook:-10:2:0"};
     pol_condition full = hook, unknown = hook;
     full.summary = "the backup of emr failed: No space left on device";
     full.cause = "error:-28";
@@ -228,7 +228,7 @@ static void test_cause(void **unused)
     assert_int_equal(decide(&state, &hook, T0, DAY, &ev, NULL), 1);
     assert_true(pol_notify_told(&state, &hook));
     assert_false(pol_notify_told(&state, &full));
-    assert_true(pol_notify_told(&state, &unknown));
+    assert_true(pol_notify_told(&state, &unknown)); /* none known now: the same */
     for (int k = 1; k < 8; k++)
         assert_int_equal(decide(&state, &hook, T0 + k * 900, DAY, &ev, NULL), 0);
     assert_int_equal(decide(&state, &full, T0 + 8 * 900, DAY, &ev, NULL), 1);
@@ -244,16 +244,19 @@ static void test_cause(void **unused)
     assert_int_equal(pol_notify_state_parse((const uint8_t *)text, strlen(text), &back), 0);
     assert_string_equal(pol_notify_state_get(&back, "backup:emr")->cause, "error:-28");
     free(text);
-    /* A state without causes: the same failure is no news, and its cause
-     * is known from then on. */
+    /* A state without causes: told once more with its cause (never a new
+     * cause hidden behind one not known), then quiet. */
     pol_notify_state old;
     const char *was = "{\"backup:emr\": {\"since\": 1767571200, \"state\": \"failed\", "
                       "\"told\": 1767571200}}";
     assert_int_equal(pol_notify_state_parse((const uint8_t *)was, strlen(was), &old), 0);
     assert_null(pol_notify_state_get(&old, "backup:emr")->cause);
-    assert_int_equal(decide(&old, &hook, T0 + 900, DAY, &ev, NULL), 0);
-    assert_string_equal(pol_notify_state_get(&old, "backup:emr")->cause, "before-hook:status:2");
-    assert_int_equal(decide(&old, &full, T0 + 1800, DAY, &ev, NULL), 1);
+    assert_false(pol_notify_told(&old, &hook));
+    assert_true(pol_notify_told(&old, &unknown));
+    assert_int_equal(decide(&old, &hook, T0 + 900, DAY, &ev, NULL), 1);
+    assert_string_equal(pol_notify_state_get(&old, "backup:emr")->cause, "before-hook:-10:2:0");
+    assert_int_equal(decide(&old, &hook, T0 + 1800, DAY, &ev, NULL), 0);
+    assert_int_equal(decide(&old, &full, T0 + 2700, DAY, &ev, NULL), 1);
     pol_notify_state_free(&old);
     pol_notify_state_free(&back);
     pol_events_free(ev.v, ev.n);
