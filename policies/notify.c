@@ -143,10 +143,17 @@ static bool other_cause(const pol_notify_entry *was, const pol_condition *c)
     return c->cause && (!was->cause || strcmp(was->cause, c->cause));
 }
 
-bool pol_notify_told(const pol_notify_state *s, const pol_condition *c)
+/* Is a reminder of `was` due at `now`? */
+static bool remind_due(const pol_notify_entry *was, time_t now, int64_t remind)
+{
+    return remind > 0 && was->told <= now - remind;
+}
+
+bool pol_notify_told(const pol_notify_state *s, const pol_condition *c, time_t now, int64_t remind)
 {
     const pol_notify_entry *e = find(s, c->key);
-    return e && c->state && !strcmp(e->state, c->state) && !other_cause(e, c);
+    return e && c->state && !strcmp(e->state, c->state) && !other_cause(e, c) &&
+           (c->waiting || !remind_due(e, now, remind));
 }
 
 size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t n, time_t now,
@@ -185,7 +192,7 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             e.since = same ? was->since : now;
             tell = !(was && !(e.previous = strdup(was->state))) &&
                    !put(state, c->key, c->state, c->cause, e.since, now, c->waiting, false);
-        } else if (c->state && !c->waiting && remind > 0 && was->told <= now - remind) {
+        } else if (c->state && !c->waiting && remind_due(was, now, remind)) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
             was->told = now;

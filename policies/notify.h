@@ -101,9 +101,11 @@ int pol_notify_state_parse(const uint8_t *buf, size_t len, pol_notify_state *out
 char *pol_notify_state_text(const pol_notify_state *s);
 /* The entry of `key`, or NULL. */
 const pol_notify_entry *pol_notify_state_get(const pol_notify_state *s, const char *key);
-/* Whether `c` was told as it is now: its key in its state, of its cause
- * (or one not known). */
-bool pol_notify_told(const pol_notify_state *s, const pol_condition *c);
+/* Whether `c` was told as it is now — its key in its state, of its cause
+ * (or, now, none known) — and is not to be told again at `now` (a reminder
+ * every `remind` seconds, 0 never): what pol_notify_decide would tell
+ * nothing of. */
+bool pol_notify_told(const pol_notify_state *s, const pol_condition *c, time_t now, int64_t remind);
 /* Put back what `before` held of `key` (or nothing): an event that was not
  * delivered is told again at the next run. 0, or -ENOMEM. */
 int pol_notify_state_undo(pol_notify_state *s, const pol_notify_state *before, const char *key);

@@ -334,8 +334,10 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     b->stats = cap.stats;
     b->nerrors = cap.nerrors;
     bkp_capture_clear(&cap);
-    if (rc)
+    if (rc) {
+        b->err = rc;
         return audit_backup(c, d, o->dataset, b, "the generation could not be sealed", EXIT_FAILED);
+    }
     if (b->suspicious) {
         char guard_why[1024];
         bkp_error(_("%s:%u is marked SUSPICIOUS: %s. When the change is understood and the data is "

@@ -84,14 +84,15 @@ static void said_disk(cli *c, const cli_medium *m, const ops_rotate_out *o)
     printf("%s", C_("end of sentence", ".\n"));
     printf(_("%s now holds %zu generation(s); signatures, chains and objects checked.\n"), m->name,
            o->held.n);
-    /* Nearly full: less room left than this copy took. */
-    if (o->has_free && o->copy.bytes && o->free_after < o->copy.bytes) {
+    /* Nearly full: less room left than a rotation to it copies (this one,
+     * or after a first copy what one interval of backups adds). */
+    if (o->has_free && o->next_copy && o->free_after < o->next_copy) {
         char room[32], wrote[32];
-        bkp_warn(_("%s has %s free, less than this rotation wrote (%s): the next one may not fit. "
-                   "Before it, `bkp rotate %s --dry-run` says what it needs; a larger disk, or "
-                   "a retention that keeps fewer generations on it"),
+        bkp_warn(_("%s has %s free, less than a rotation to it copies (about %s): the next one "
+                   "may not fit. Before it, `bkp rotate %s --dry-run` says what it needs; a "
+                   "larger disk, or a retention that keeps fewer generations on it"),
                  m->name, bkp_size_text(room, sizeof(room), o->free_after),
-                 bkp_size_text(wrote, sizeof(wrote), o->copy.bytes), m->name);
+                 bkp_size_text(wrote, sizeof(wrote), o->next_copy), m->name);
     }
     if (m->offline && !c->unmount)
         printf(_("You can unmount and disconnect %s now (umount %s); it is kept %s.\n"), m->name,

@@ -299,9 +299,10 @@ static void storage_said(const rst_status *st)
                    bkp_size_text(a, sizeof(a), m->bytes),
                    bkp_local_time(k, sizeof(k), m->written, _("never")));
         if (rst_medium_tight(m))
-            printf(_("  %s had %s free after it, less than it copied (%s): the next rotation "
-                     "may not fit. Before it, `bkp rotate %s --dry-run` says what it needs; a "
-                     "larger disk, or a retention that keeps fewer generations on it\n"),
+            printf(_("  %s had %s free after it, less than a rotation to it copies (about %s): "
+                     "the next rotation may not fit. Before it, `bkp rotate %s --dry-run` says "
+                     "what it needs; a larger disk, or a retention that keeps fewer generations "
+                     "on it\n"),
                    m->medium, bkp_size_text(a, sizeof(a), m->free_after),
                    bkp_size_text(b, sizeof(b), m->wrote), m->medium);
     }

@@ -210,20 +210,6 @@ size_t bkp_log_scope_close(bkp_log_scope *s, bool print)
     return more;
 }
 
-uint64_t bkp_log_scope_digest(const bkp_log_scope *s)
-{
-    uint64_t h = 14695981039346656037ULL; /* FNV-1a: not a secret, a fingerprint */
-    if (!s)
-        return 0;
-    pthread_mutex_lock(&log_lock);
-    for (size_t i = 0; i < s->n; i++)
-        for (size_t k = 0; k <= s->v[i].len; k++) /* with its '\0', between words */
-            if (s->v[i].text[k] < '0' || s->v[i].text[k] > '9')
-                h = (h ^ (uint8_t)s->v[i].text[k]) * 1099511628211ULL;
-    pthread_mutex_unlock(&log_lock);
-    return h;
-}
-
 /* A thread started in a scope: it runs in it, and lets it go at its end. */
 struct start {
     void *(*fn)(void *);

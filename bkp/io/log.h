@@ -81,11 +81,6 @@ bkp_log_scope *bkp_log_scope_enter(bkp_log_scope *s);
  * come. `journal` is called under the log's lock: it says nothing through
  * this log. */
 size_t bkp_log_scope_close(bkp_log_scope *s, bool print);
-/* A digest of the words and output `s` (NULL: none, 0) holds so far,
- * their digits left out: the same words give the same digest, whatever
- * time, count or size they name (the cause of a failure as said,
- * pol_condition.cause). */
-uint64_t bkp_log_scope_digest(const bkp_log_scope *s);
 /* pthread_create, the new thread in the caller's log scope (ENOMEM
  * without memory for it). */
 int bkp_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);

@@ -85,7 +85,9 @@ typedef struct bkp_media_entry {
     char kit_sha256[65];                        /* the recovery kit's fingerprint; "" none */
     uint64_t bytes;    /* what it held after its last rotation, in bytes; 0: not measured */
     /* A disk: its file system's free bytes after that rotation, beside what
-     * the rotation copied ("free_after", "wrote"); `has_free` false: not said. */
+     * a rotation to it copies ("free_after", "wrote": that rotation's copy,
+     * or after a first copy what one interval of backups adds,
+     * ops_rotate_next_copy); `has_free` false: not said. */
     bool has_free;
     uint64_t free_after, wrote;
     bkp_media_sealed sealed; /* how that rotation left its sealed files */

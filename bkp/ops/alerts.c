@@ -155,14 +155,22 @@ static void load_state(const char *path, pol_notify_state *s)
     bkp_buf_free(&b);
 }
 
-bool ops_alert_told(bkp_repo *r, const char *key, const char *state, const char *cause)
+/* How often a lasting condition is told again: `policy`'s notify:, else a day. */
+static int64_t remind_of(const pol_policy *policy)
+{
+    return policy ? policy->notify.remind_every : 86400;
+}
+
+bool ops_alert_told(bkp_repo *r, const pol_policy *policy, const char *key, const char *state,
+                    const char *cause, time_t now)
 {
     char *cache = bkp_repo_subpath(r, "cache"), *path = NULL;
     bool told = false;
     if (cache && asprintf(&path, "%s/notify.json", cache) >= 0) {
         pol_notify_state s;
         load_state(path, &s);
-        told = pol_notify_told(&s, &(pol_condition){.key = key, .state = state, .cause = cause});
+        told = pol_notify_told(&s, &(pol_condition){.key = key, .state = state, .cause = cause},
+                               now, remind_of(policy));
         pol_notify_state_free(&s);
     }
     free(path);
@@ -208,8 +216,7 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
     pol_notify_state state, before;
     load_state(path, &state);
     load_state(path, &before);
-    size_t nev = pol_notify_decide(&state, a->v, a->n, now, nt ? nt->remind_every : 86400, events,
-                                   told);
+    size_t nev = pol_notify_decide(&state, a->v, a->n, now, remind_of(policy), events, told);
     bkp_notify_target t = {0};
     if (nt) {
         t = (bkp_notify_target){.command = nt->command.command,

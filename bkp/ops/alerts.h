@@ -49,10 +49,12 @@ void ops_alert_japanese(ops_alerts *a, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Give the last alert, condition `key`, its cause (pol_condition.cause). */
 void ops_alert_cause(ops_alerts *a, const char *key, const char *cause);
-/* Whether condition `key` was told before in `state` of `cause` (a cause
- * not known then or now is the same), as repository `r`'s state of
- * notifications holds it. */
-bool ops_alert_told(bkp_repo *r, const char *key, const char *state, const char *cause);
+/* Whether condition `key` in `state` of `cause` (NULL: none known) was
+ * told before and is not to be told again at `now` (a reminder of
+ * `policy`'s notify:, may be NULL), as repository `r`'s state of
+ * notifications holds it (pol_notify_told). */
+bool ops_alert_told(bkp_repo *r, const pol_policy *policy, const char *key, const char *state,
+                    const char *cause, time_t now);
 /* Mark the last alert, condition `key`, as one that only waits
  * (pol_condition.waiting). */
 void ops_alert_waiting(ops_alerts *a, const char *key);

@@ -183,6 +183,8 @@ static void after(ops_rotation *t)
     if ((t->out->has_free = !statvfs(t->in->path, &fs)) &&
         __builtin_mul_overflow((uint64_t)fs.f_bavail, (uint64_t)fs.f_frsize, &t->out->free_after))
         t->out->free_after = INT64_MAX; /* past any disk: room enough */
+    t->out->next_copy = ops_rotate_next_copy(&t->out->plan, t->out->copy.bytes,
+                                             t->in->pm ? t->in->pm->rotate_every : 0);
 }
 
 /* Sealed objects on a medium are read-only by mode; where the file system

@@ -82,6 +82,8 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
     plan->n = n;
     plan->listed = listed;
     plan->prunes = prunes;
+    for (size_t i = 0; listed && i < nheld; i++)
+        plan->held_before += !held[i]->pruned && !held[i]->status;
     if (!(plan->pick = calloc(n + 1, sizeof(*plan->pick))) ||
         !(plan->rows = calloc(n + 1, sizeof(*plan->rows))))
         return -ENOMEM;
@@ -93,6 +95,26 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
         r->there = listed && holds(held, nheld, r->gen);
     }
     return prunes && listed ? plan_prune(policy, held, nheld, plan) : 0;
+}
+
+uint64_t ops_rotate_next_copy(const ops_rotate_plan *plan, uint64_t copied, int64_t every)
+{
+    time_t newest = 0;
+    uint64_t sum = 0;
+    if (plan->held_before)
+        return copied;
+    for (size_t i = 0; i < plan->np; i++)
+        newest = plan->pick[i]->finished > newest ? plan->pick[i]->finished : newest;
+    every = every > 0 ? every : 86400;
+    for (size_t i = 0; i < plan->np; i++) {
+        const bkp_gen *g = plan->pick[i];
+        bool first = true; /* of its data set, in the primary */
+        for (size_t k = 0; k < plan->n && first; k++)
+            first = !(plan->v[k]->seq < g->seq && !strcmp(plan->v[k]->dataset, g->dataset));
+        if (!first && g->finished >= newest - every)
+            sum += g->stats.stored_new;
+    }
+    return sum;
 }
 
 int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f)
@@ -198,7 +220,7 @@ static void finish(ops_rotation *t)
                         .pruned_first = o->pruned_first,
                         .has_free = o->has_free,
                         .free_after = o->free_after,
-                        .wrote = o->copy.bytes};
+                        .wrote = o->next_copy};
     t->drv->end(t, &e);
     if (t->drv->measure) {
         e.measure = measure;

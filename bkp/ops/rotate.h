@@ -94,6 +94,7 @@ typedef struct ops_rotate_plan {
     size_t np;
     bool listed;         /* the medium's generations were read (else `there` is false and
                             `gone` empty: a tape, a medium never written) */
+    size_t held_before;  /* how many of the primary's generations it held (listed) */
     bool prunes;         /* the medium's retention deletes (a write-once medium: never) */
     ops_prune_row *gone; /* the medium's generations its retention deletes after the copy */
     bool locked;         /* the medium locks what it holds: each of `gone` goes once its lock
@@ -116,6 +117,14 @@ int ops_rotate_plan_make(const pol_policy *policy, const char *medium, bkp_gen *
                          bkp_gen **held, size_t nheld, bool listed, bool prunes,
                          ops_rotate_plan *plan);
 void ops_rotate_plan_clear(ops_rotate_plan *plan);
+/* What a rotation to the medium of `plan` copies, for the warning that
+ * the next may not fit: `copied` (this one's) when it added to what the
+ * medium held; for a first copy to it (a new disk seeded: it copies
+ * everything, the next only what is new), what the backups of one
+ * rotation interval `every` (a day when 0) added — the new bytes of the
+ * chosen generations sealed within it before the newest, each data set's
+ * first generation left out (it holds all that came before it). */
+uint64_t ops_rotate_next_copy(const ops_rotate_plan *plan, uint64_t copied, int64_t every);
 /* The names of the plan's generations into the figures of the rotation's
  * record: 0 or -ENOMEM. */
 int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f);
@@ -143,10 +152,11 @@ typedef struct ops_rotate_out {
     ops_held held;    /* what the medium holds after it (`known` once listed) */
     bool kit_written; /* the kit is there (`kit`: new, or the same bytes already) */
     bkp_kit_result kit;
-    /* A disk: its file system's free bytes once written (`has_free`), for
-     * the warning that the next copy may not fit. */
+    /* A disk: its file system's free bytes once written (`has_free`), and
+     * what a rotation to it copies (ops_rotate_next_copy), for the warning
+     * that the next copy may not fit. */
     bool has_free;
-    uint64_t free_after;
+    uint64_t free_after, next_copy;
     bool wrote;           /* the rotation counts as a write of the medium */
     bool usage;           /* the failure is the operator's to fix (a label, a policy entry) */
     ops_rotate_step step; /* OPS_ROTATE_DONE, or where it failed */

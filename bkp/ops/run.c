@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/host/hook.h"
@@ -257,6 +259,32 @@ static void not_due(const pol_dataset *d, time_t now, ops_run_outcome *o)
         detail_text(o, N_("never (no schedule)"));
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The cause of a generation sealed without paths it could not read: which
+ * paths, as a digest of their names in order (not how many, nor why: the
+ * reminder says that). */
+static void unreadable_cause(const bkp_gen *g, char *cause, size_t n)
+{
+    const char **v = calloc(g->nerrors + 1, sizeof(*v));
+    uint8_t h[8] = {0};
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof(h));
+    for (size_t i = 0; v && i < g->nerrors; i++)
+        v[i] = g->errors[i].path;
+    if (v)
+        qsort(v, g->nerrors, sizeof(*v), cmp_str);
+    for (size_t i = 0; v && i < g->nerrors; i++)
+        crypto_generichash_update(&st, (const uint8_t *)v[i], strlen(v[i]) + 1);
+    crypto_generichash_final(&st, h, sizeof(h));
+    free(v);
+    snprintf(cause, n, "unreadable:%02x%02x%02x%02x%02x%02x%02x%02x", h[0], h[1], h[2], h[3], h[4],
+             h[5], h[6], h[7]);
+}
+
 /* What the capture left, into the outcome. */
 static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
 {
@@ -301,7 +329,7 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         o->what = N_("failed");
         /* How many paths does not change the cause: the reminder says it. */
         if (o->b.gen)
-            snprintf(o->cause, sizeof(o->cause), "unreadable");
+            unreadable_cause(o->b.gen, o->cause, sizeof(o->cause));
         else
             snprintf(o->cause, sizeof(o->cause), "error:%d", o->b.err);
         if (!*o->detail && o->b.gen)
@@ -413,16 +441,6 @@ bkp_log_scope *ops_run_words_begin(const ops_run_in *in)
     return in->said_once ? bkp_log_scope_new(in->io->journal, in->io->ctx) : NULL;
 }
 
-/* The cause of `o`'s failure with what it said (the digest of `words`):
- * another error, another hook output, other paths unreadable make another
- * cause; times and counts do not. */
-static void cause_said(ops_run_outcome *o, const bkp_log_scope *words)
-{
-    if (o->failed && words)
-        bkp_strappend(o->cause, sizeof(o->cause), ":%016llx",
-                      (unsigned long long)bkp_log_scope_digest(words));
-}
-
 void ops_run_words_end(bkp_log_scope *words, bool told)
 {
     size_t more = bkp_log_scope_close(words, !told);
@@ -445,7 +463,6 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
             bkp_log_scope *words = ops_run_words_begin(in), *was = bkp_log_scope_enter(words);
             if (!begin_dataset(in, o->d, o)) {
                 bkp_log_scope_enter(was);
-                cause_said(o, words);
                 ops_run_words_end(words, ops_run_told_before(in, o));
                 if (in->io->done)
                     in->io->done(in->io->ctx, o);
@@ -484,7 +501,6 @@ static void captures(const ops_run_in *in, ops_run_result *res, bool *begun, cap
         bkp_log_scope *was = bkp_log_scope_enter(s->words);
         end_dataset(in, s->o->d, s->ex, s->o);
         bkp_log_scope_enter(was);
-        cause_said(s->o, s->words);
         ops_run_words_end(s->words, ops_run_told_before(in, s->o));
         if (in->io->done)
             in->io->done(in->io->ctx, s->o);

@@ -65,12 +65,13 @@ typedef struct ops_run_outcome {
     char shown[1536];     /* the same through the catalogue */
     char detail_ja[1536]; /* the same in Japanese (the alert's mail) */
     bool ran, failed;
-    /* Why it failed, in a word that stays the same while the cause does:
-     * how it ended ("before-hook:RC:EXIT:SIGNAL", "error:ERRNO",
-     * "unreadable", "stream:…"; an after hook's joined to the capture's
-     * with "+"), and when nobody watches a digest of what it said, digits
-     * left out (bkp_log_scope_digest). Another cause is told as a change of
-     * the failure (pol_condition.cause); "" when it did not fail. */
+    /* Why it failed, in words that stay the same while the cause does: how
+     * it ended ("before-hook:RC:EXIT:SIGNAL", "stream:RC:EXIT:SIGNAL",
+     * "error:ERRNO", "unreadable:DIGEST" of the paths it could not read; an
+     * after hook's joined to the capture's with "+"), never what it printed
+     * (a time, a temporary file's name would make each run another). Another
+     * cause is told as a change of the failure (pol_condition.cause); ""
+     * when it did not fail. */
     char cause[128];
     const char *hook; /* the command of the hook that failed it (the policy's), or NULL */
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
@@ -117,10 +118,11 @@ typedef struct ops_run_in {
     /* Nobody watches (cron, a timer): a failure is told once per change by
      * the alerts, which keep their state with or without notify:. As it
      * happens it is said at info level only; a data set's own words (its
-     * hooks' output, the capture's errors) go to io->journal as they come,
-     * and are printed at its end unless it failed as told before, of the
-     * same cause (ops_run_told_before). So cron mails once per change; the
-     * exit code says every failure. */
+     * hooks' output, the capture's errors) and the on-line copies' are
+     * held (ops_run_words_begin) and printed unless they explain a failure
+     * told before, of the same cause, with no reminder due. So cron mails
+     * once per change, and once a day while it lasts; the exit code says
+     * every failure. */
     bool said_once;
     /* When the repository began: its audit log's first signed record
      * (bkp_audit_first_time), 0 unknown (no setting-up day then). */
@@ -146,8 +148,9 @@ bool ops_run_wants_prune(const pol_policy *p);
 
 /* The copies to the on-line media the data sets of `res` name (off-line
  * media go by `bkp rotate`; a bucket when its rotation is due): true when
- * one failed. */
-bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res);
+ * one failed, and which, as the cause of the failure ("nas:1,cloud:4":
+ * each medium and how its copy ended) into `cause` (`n` bytes, ""). */
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n);
 
 /* The rolling re-read: a sample of the packs of the primary and of every
  * on-line disk, recorded in the audit log: true when one found a problem
@@ -171,11 +174,12 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
  * them, in a log scope of their own (bkp/io/log.h) that goes to
  * io->journal as they are said; NULL when a person watches (said as they
  * come). At its end they are printed unless `told`: they explain a failure
- * told before, of the same cause; then they are only in the journal. */
+ * told before, of the same cause, and not to be told again now (its
+ * reminder prints them); then they are only in the journal. */
 bkp_log_scope *ops_run_words_begin(const ops_run_in *in);
 void ops_run_words_end(bkp_log_scope *words, bool told);
 /* whether outcome `o` failed as the alert of its backups told before, of
- * the same cause (its words are no news); */
+ * the same cause, with no reminder due (its words are no news); */
 bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o);
 /* with every data set, each off-line medium due, held, or left connected
  * (said only when told: nothing says it as it happens); */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bkp/io/bytes.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
@@ -24,7 +25,7 @@ static bool wanted(const ops_run_result *res, const char *name)
     return false;
 }
 
-bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n)
 {
     const pol_policy *p = in->policy;
     bool failed = false;
@@ -36,7 +37,9 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res)
         bool bucket = pol_medium_bucket(pm) != NULL;
         if (bucket && in->io->medium_due(in->io->ctx, pm->name) > in->now)
             continue;
-        if (in->io->copy(in->io->ctx, pm)) {
+        int ex = in->io->copy(in->io->ctx, pm);
+        if (ex) {
+            bkp_strappend(cause, n, "%s%s:%d", *cause ? "," : "", pm->name, ex);
             bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                     _("copying to the on-line medium %s failed (above); the generations are safe "
                       "in the repository, the next run copies them"),

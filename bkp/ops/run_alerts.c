@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/text.h"
 #include "bkp/ops/medium_check.h"
@@ -36,7 +37,7 @@ bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o)
     char key[160];
     /* A seal as suspicious is news each time, whatever failed with it. */
     return !(o->b.gen && o->b.suspicious) && backup_failed(o, key) &&
-           ops_alert_told(in->repo, key, "failed", o->cause);
+           ops_alert_told(in->repo, in->policy, key, "failed", o->cause, bkp_now());
 }
 
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
@@ -199,21 +200,19 @@ static void media_connected(const ops_run_in *in, const ops_connected *v, size_t
 bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *al)
 {
     bool failed = false, bad;
-    /* The copies' words when nobody watches: their cause is what they
-     * said (a disk not mounted says the same each run; a full one, other
-     * words). */
+    /* The copies' words when nobody watches: said when their alert is told
+     * (a medium that fails anew, or ends otherwise; the daily reminder). */
+    char cause[256] = "";
     bkp_log_scope *words = ops_run_words_begin(in), *was = bkp_log_scope_enter(words);
-    failed |= bad = ops_run_copy_online(in, res);
+    failed |= bad = ops_run_copy_online(in, res, cause, sizeof(cause));
     bkp_log_scope_enter(was);
-    char cause[32];
-    snprintf(cause, sizeof(cause), "said:%016llx", (unsigned long long)bkp_log_scope_digest(words));
     ops_alert(al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
               bad ? N_("copying to an on-line medium failed; see `bkp status`")
                   : N_("the on-line copies succeed again"));
-    if (bad && words)
+    if (bad)
         ops_alert_cause(al, "copy-online", cause);
-    ops_run_words_end(words,
-                      bad && words && ops_alert_told(in->repo, "copy-online", "failed", cause));
+    ops_run_words_end(words, bad && ops_alert_told(in->repo, in->policy, "copy-online", "failed",
+                                                   cause, bkp_now()));
     bool data;
     failed |= bad = ops_run_reread(in, &data);
     ops_alert(al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,

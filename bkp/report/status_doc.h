@@ -185,7 +185,7 @@ typedef struct rst_medium {
     bool full;         /* it failed because the medium was full ("full") */
     bool pruned_first; /* even after its retention was applied first ("pruned_first") */
     /* A disk: the room its last rotation left ("free_after", absent when not
-     * said) and what that rotation copied ("wrote"). */
+     * said) and what a rotation to it copies ("wrote", ops_rotate_next_copy). */
     bool has_free;
     uint64_t free_after, wrote;
     /* Off-line, and a disk of another repository is at its path

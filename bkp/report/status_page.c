@@ -508,9 +508,9 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         if (rst_medium_tight(m)) {
             open_tag(f, "li class=\"cmd\"", "data-tight", m->medium);
             say(f,
-                _("%s: its last rotation left %s free, less than it copied (%s): before the "
-                  "next, a larger disk or fewer generations on it (`bkp rotate %s --dry-run` "
-                  "says what it needs)"),
+                _("%s: its last rotation left %s free, less than a rotation to it copies "
+                  "(about %s): before the next, a larger disk or fewer generations on it (`bkp "
+                  "rotate %s --dry-run` says what it needs)"),
                 m->medium, bkp_size_text(room, sizeof(room), m->free_after),
                 bkp_size_text(wrote, sizeof(wrote), m->wrote), m->medium);
             fputs("</li>\n", f);

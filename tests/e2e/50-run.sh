@@ -182,6 +182,17 @@ for i in 1 2; do
 done
 check_exit 1 "$BKP" run --policy "$QPOL" --force -v || true
 output_has "before hook exited with status 4" "-v should say the failure as it happens"
+check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "a run with -v made the same failure news to cron: $ERR"
+# What a hook prints may change at every run (a temporary file's name, a
+# time): the same failure all the same. A run a person watches (-v) leaves
+# cron as quiet as before.
+sed -i "s|echo 'pg_dump: connection refused' >\&2; exit 4|echo pg_dump: could not write \$(mktemp -u) >\&2; exit 4|" "$QPOL"
+for i in 1 2; do
+    check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+    [ -z "$OUT$ERR" ] || flunk "a hook's changing words made the same failure news (run $i): $ERR"
+done
+sed -i 's|before: .*|before: { command: "echo '"'"'pg_dump: connection refused'"'"' >\&2; exit 4" }|' "$QPOL"
 sed -i 's|exit 4|exit 5|' "$QPOL"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "before hook exited with status 5" "a failure of another cause should be said at once"
@@ -214,16 +225,20 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "none of the paths of lab could be read" "the capture failing behind a failing after hook was hidden"
 mv "$WORK/quiet/lab.away" "$WORK/quiet/lab"
 sed -i '/after: /d' "$QPOL"
-# A path that cannot be read is said once; another path that cannot, at once.
-sed -i "s|paths: \[$WORK/quiet/lab\]|paths: [$WORK/quiet/lab, $WORK/quiet/old-mount]|" "$QPOL"
+# A path that cannot be read is said once; another path that cannot, at
+# once, though its name differs only in a digit.
+sed -i "s|paths: \[$WORK/quiet/lab\]|paths: [$WORK/quiet/lab, $WORK/quiet/ward1]|" "$QPOL"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
-output_has "old-mount" "an unreadable path should be named"
+output_has "ward1" "an unreadable path should be named"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 [ -z "$OUT$ERR" ] || flunk "the same unreadable path again printed: $ERR"
-sed -i "s|$WORK/quiet/old-mount|$WORK/quiet/pacs-archive|" "$QPOL"
+sed -i "s|$WORK/quiet/ward1|$WORK/quiet/ward2|" "$QPOL"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
-output_has "pacs-archive" "another unreadable path is news"
-sed -i "s|, $WORK/quiet/pacs-archive||" "$QPOL"
+output_has "ward2" "another unreadable path is news"
+# A day later the reminder says it again, words and all.
+BKP_NOW=$(($(date +%s) + 90000)) check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+output_has "ward2" "the daily reminder should print the failure's words"
+sed -i "s|, $WORK/quiet/ward2||" "$QPOL"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("backup:lab") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
     flunk "the failure's end should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"

@@ -543,6 +543,35 @@ if mount -t tmpfs -o size=64m tmpfs "$TIGHT" 2>"$WORK/mount.err"; then
     mount -o remount,size=64m "$TIGHT" || flunk "cannot grow $TIGHT"
     check_exit 0 "$BKP" rotate tight --policy "$POL2" || flunk "the rotation after room was made failed"
     _unmount
+    # A new disk seeded: its first copy writes everything, the next only a
+    # day's backups. One with room for those but not for a second whole copy
+    # is not said to be too small (it was, when the first copy was the
+    # measure). The clock of the test build spreads the backups over days.
+    SEEDPOL=$WORK/seed.yaml
+    mkdir -p "$WORK/seeddata"
+    printf 'repository: %s\npassphrase_file: %s\nrule_321: { copies: 2, media_types: 1, offline: 0, offsite: 0 }\nmedia:\n  - { name: fresh, type: disk, path: %s, location: onsite, offline: false }\ndatasets:\n  - { name: records, paths: [%s], schedule: daily 03:00, copy_to: [fresh] }\n' \
+        "$WORK/seedrepo" "$PASSFILE" "$TIGHT" "$WORK/seeddata" >"$SEEDPOL"
+    ok "$BKP" init --policy "$SEEDPOL"
+    T0=$(date +%s)
+    head -c 4M /dev/urandom >"$WORK/seeddata/base"
+    BKP_NOW=$T0 ok "$BKP" backup records --policy "$SEEDPOL"
+    for d in 1 2; do
+        head -c 100K /dev/urandom >"$WORK/seeddata/day$d"
+        BKP_NOW=$((T0 + d * 86400)) ok "$BKP" backup records --policy "$SEEDPOL"
+    done
+    seed_on() { # seed_on SIZE: a fresh disk of SIZE, labelled and seeded
+        mount -t tmpfs -o "size=$1" tmpfs "$TIGHT" && MOUNTED=$TIGHT
+        BKP_NOW=$((T0 + 2 * 86400 + 60)) ok "$BKP" media label "$TIGHT" --name fresh --force --policy "$SEEDPOL"
+        BKP_NOW=$((T0 + 2 * 86400 + 120)) check_exit 0 "$BKP" rotate fresh --policy "$SEEDPOL" || true
+    }
+    seed_on 64m
+    used=$(df -k --output=used "$TIGHT" | tail -n 1 | tr -d ' ')
+    _unmount
+    seed_on $((used + 1536))k
+    output_lacks "may not fit"
+    BKP_NOW=$((T0 + 2 * 86400 + 180)) run_any "$BKP" status --policy "$SEEDPOL"
+    output_lacks "may not fit"
+    _unmount
 else
     echo "SKIP [$TEST_NAME] part 5b (--prune-first): cannot mount a tmpfs at $TIGHT: $(cat "$WORK/mount.err")" >&2
 fi

@@ -166,29 +166,6 @@ static void test_no_scope(void **unused)
     assert_int_equal(bkp_log_scope_close(NULL, true), 0);
 }
 
-/* The digest of what a scope said: the same words, the same digest; other
- * words or other counts, another; none for no scope. */
-static void test_digest(void **unused)
-{
-    (void)unused;
-    uint64_t d[3];
-    const char *words[3] = {"no medium is at /mnt/nas", "no medium is at /mnt/nas",
-                            "the medium is full"};
-    for (int i = 0; i < 3; i++) {
-        bkp_log_scope *s = bkp_log_scope_new(NULL, NULL);
-        bkp_log_scope_enter(s);
-        bkp_error("%s", words[i]);
-        bkp_warn("copying to nas failed");
-        bkp_log_scope_enter(NULL);
-        d[i] = bkp_log_scope_digest(s);
-        bkp_log_scope_close(s, false);
-    }
-    assert_true(d[0] == d[1]);
-    assert_true(d[0] != d[2]);
-    assert_true(bkp_log_scope_digest(NULL) == 0);
-    assert_int_equal(printed.n, 0);
-}
-
 /* A command's output in a scope: held, never journalled, joined in one
  * piece; when long, its end is kept and its start said to be left out. It
  * is printed on stderr, read back here through a file. */
@@ -255,7 +232,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_room, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outlived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_scope, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_gaps, setup, teardown),
     };

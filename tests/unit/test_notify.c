@@ -226,9 +226,12 @@ static void test_cause(void **unused)
     full.cause = "error:-28";
     unknown.cause = NULL;
     assert_int_equal(decide(&state, &hook, T0, DAY, &ev, NULL), 1);
-    assert_true(pol_notify_told(&state, &hook));
-    assert_false(pol_notify_told(&state, &full));
-    assert_true(pol_notify_told(&state, &unknown)); /* none known now: the same */
+    assert_true(pol_notify_told(&state, &hook, T0 + 900, DAY));
+    assert_false(pol_notify_told(&state, &full, T0 + 900, DAY));
+    assert_true(pol_notify_told(&state, &unknown, T0 + 900, DAY)); /* none known now: the same */
+    /* A reminder due: to be told again (its words with it). */
+    assert_false(pol_notify_told(&state, &hook, T0 + DAY, DAY));
+    assert_true(pol_notify_told(&state, &hook, T0 + 30 * DAY, 0));
     for (int k = 1; k < 8; k++)
         assert_int_equal(decide(&state, &hook, T0 + k * 900, DAY, &ev, NULL), 0);
     assert_int_equal(decide(&state, &full, T0 + 8 * 900, DAY, &ev, NULL), 1);
@@ -251,8 +254,8 @@ static void test_cause(void **unused)
                       "\"told\": 1767571200}}";
     assert_int_equal(pol_notify_state_parse((const uint8_t *)was, strlen(was), &old), 0);
     assert_null(pol_notify_state_get(&old, "backup:emr")->cause);
-    assert_false(pol_notify_told(&old, &hook));
-    assert_true(pol_notify_told(&old, &unknown));
+    assert_false(pol_notify_told(&old, &hook, T0 + 900, DAY));
+    assert_true(pol_notify_told(&old, &unknown, 1767571200 + 900, DAY));
     assert_int_equal(decide(&old, &hook, T0 + 900, DAY, &ev, NULL), 1);
     assert_string_equal(pol_notify_state_get(&old, "backup:emr")->cause, "before-hook:-10:2:0");
     assert_int_equal(decide(&old, &hook, T0 + 1800, DAY, &ev, NULL), 0);

@@ -187,9 +187,11 @@ static void test_priority_then_not_due(void **state)
     assert_false(ops_run_drills(&x.in));
     assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
-    assert_false(ops_run_copy_online(&x.in, &res));
+    char cause[64] = "";
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
     assert_int_equal(x.ncopied, 1);
     assert_string_equal(x.copied[0], "nas");
+    assert_string_equal(cause, "");
     /* Nor at once after it: its first time after the repository began
      * (the 1st of a month, 05:00) is still to come. Then it runs. */
     assert_false(ops_run_drills(&x.in));

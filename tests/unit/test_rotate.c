@@ -115,6 +115,33 @@ static void test_plan(void **state)
     bkp_gen_list_free(held, 5);
 }
 
+/* What a rotation to a medium copies, for the warning that the next may
+ * not fit: this one's when the medium held generations before; after a
+ * first copy to it (which copies everything), what one interval of backups
+ * added — each data set's first generation left out, and what came before
+ * the interval. */
+static void test_next_copy(void **unused)
+{
+    (void)unused;
+    const time_t T = 1767571200;
+    bkp_gen g[] = {
+        {.dataset = "emr", .seq = 1, .finished = T - 10 * OPS_DAY, .stats.stored_new = 1000},
+        {.dataset = "emr", .seq = 2, .finished = T - 2 * OPS_DAY, .stats.stored_new = 10},
+        {.dataset = "emr", .seq = 3, .finished = T, .stats.stored_new = 20},
+        {.dataset = "lab", .seq = 1, .finished = T, .stats.stored_new = 500},
+    };
+    bkp_gen *v[] = {&g[0], &g[1], &g[2], &g[3]};
+    ops_rotate_plan pl = {.v = v, .n = 4, .pick = v, .np = 4, .listed = true};
+    assert_int_equal(ops_rotate_next_copy(&pl, 1530, 7 * OPS_DAY), 30);
+    assert_int_equal(ops_rotate_next_copy(&pl, 1530, 0), 20); /* a day */
+    pl.held_before = 2;
+    assert_int_equal(ops_rotate_next_copy(&pl, 1530, 7 * OPS_DAY), 1530);
+    /* A first copy of first generations only: nothing to judge by. */
+    bkp_gen *firsts[] = {&g[0], &g[3]};
+    ops_rotate_plan seed = {.v = v, .n = 4, .pick = firsts, .np = 2, .listed = true};
+    assert_int_equal(ops_rotate_next_copy(&seed, 1500, 7 * OPS_DAY), 0);
+}
+
 /* ---- a stub driver: a medium in memory ---- */
 
 typedef struct stub {
@@ -355,6 +382,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_plan, setup, teardown),
+        cmocka_unit_test(test_next_copy),
         cmocka_unit_test_setup_teardown(test_stub_driver, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_driver, setup, teardown),
     };
