@@ -61,6 +61,9 @@ if(BKP_MSGFMT)
     install(FILES ${mo} DESTINATION ${CMAKE_INSTALL_LOCALEDIR}/${lang}/LC_MESSAGES)
   endforeach()
   add_custom_target(catalogues ALL DEPENDS ${catalogues})
+  # The program speaks Japanese from its build tree too: built with it,
+  # also when only `--target bkp` is asked for.
+  add_dependencies(bkp catalogues)
 else()
   message(STATUS "msgfmt not found: building without the Japanese messages (apt install gettext)")
 endif()

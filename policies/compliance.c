@@ -876,12 +876,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         act(out, next);
         return;
     }
-    if (worst >= 0) {
-        fix_action(&c, (enum need)worst, next, n);
-        act(out, next);
-    }
+    /* A backup that failed is today's: before what the policy lacks. */
     if (rk.backup) {
         fmt(next, n, _("run `bkp backup %s` and read its errors"), ds);
+        act(out, next);
+    }
+    if (worst >= 0) {
+        fix_action(&c, (enum need)worst, next, n);
         act(out, next);
     }
     if (rk.missed) { /* nothing ran to fail: the server, or cron */

@@ -147,34 +147,67 @@ static void status_page(cli *c, const pol_policy *p, rst_status *st, int rc,
     }
 }
 
-/* Retention after the run, as `bkp prune` would (quietly off a terminal):
- * true when it failed (said). */
-static bool prune_after(cli *c, const pol_policy *p)
+/* Retention after the run, as `bkp prune` would (quietly off a terminal;
+ * its words held when nobody watches, `*words`): its exit status, or -1
+ * when no data set has a retention rule. */
+static int prune_after(cli *c, const ops_run_in *in, bkp_log_scope **words)
 {
-    if (!ops_run_wants_prune(p))
-        return false;
+    if (!ops_run_wants_prune(in->policy))
+        return -1;
     bool json = c->json;
     c->json = false; /* the run's own JSON is the output */
+    *words = ops_run_words_begin(in);
+    bkp_log_scope *was = bkp_log_scope_enter(*words);
     int pex = cli_prune(c, c->writer);
+    bkp_log_scope_enter(was);
     c->json = json;
-    if (pex)
-        bkp_error(_("pruning after the run failed; the generations are safe, run `bkp prune` to "
-                    "retry"));
-    return pex != 0;
+    return pex;
+}
+
+/* The prune after the run (`pex`, prune_after) as a condition told once
+ * per change: a prune another command kept from running (a rotation
+ * writing) waits for the next run, and is told all the same (never a
+ * prune kept from running for good unsaid); its words with it. True when
+ * it failed. */
+static bool alert_prune(cli *c, const ops_run_in *in, int pex, bkp_log_scope *words, ops_alerts *al)
+{
+    char cause[32];
+    bool bad = pex > 0;
+    if (pex < 0)
+        return false;
+    snprintf(cause, sizeof(cause), "exit:%d", pex);
+    if (!bad)
+        ops_alert(al, "prune", NULL, 0, N_("pruning after the run succeeds again"));
+    else if (pex == EXIT_LOCKED)
+        ops_alert(al, "prune", "failed", 1,
+                  N_("pruning after the run waits: another command is writing to the repository "
+                     "(a rotation?); the generations are safe, and the next run prunes"));
+    else
+        ops_alert(al, "prune", "failed", 2,
+                  N_("pruning after the run failed (above); the generations are safe: run `bkp "
+                     "prune` to see why and retry"));
+    if (bad)
+        ops_alert_cause(al, "prune", cause);
+    ops_run_words_end(words,
+                      bad && ops_alert_told(c->r, in->policy, "prune", "failed", cause, bkp_now()));
+    return bad;
 }
 
 /* The rest of the cycle — on-line copies, the rolling re-read, drills — and
  * every condition judged after it, told once per change (bkp/ops/alerts.h):
  * the run's own words follow the same rule, so that cron mails once. True
  * when something failed. */
-static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *res)
+static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *res, int pex,
+                          bkp_log_scope *prune_words)
 {
     ops_alerts al = {0};
     ops_run_alert_outcomes(&al, res);
     bool failed = ops_run_after(in, res, &al);
-    /* What the run says itself, once per change, from here on: the media,
-     * the verdicts and the key-recovery drill (the rest it said as it went). */
+    /* What the run says itself, once per change, from here on: the prune,
+     * the media, the verdicts and the key-recovery drill (the rest it said
+     * as it went). */
     size_t own = al.n;
+    failed |= alert_prune(c, in, pex, prune_words, &al);
     ops_run_alert_media(in, &al);
     ops_status_log log;
     rst_status status;
@@ -202,7 +235,9 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
     for (size_t i = in->said_once ? 0 : own; told && i < al.n; i++) {
         const char *shown = ops_alert_shown(&al, i);
         if (told[i] && al.v[i].state)
-            bkp_warn("%s", shown);
+            bkp_log(al.v[i].severity >= 2 ? BKP_LOG_ERROR : BKP_LOG_WARN, "%s", shown);
+        else if (told[i] && in->said_once && !c->json)
+            printf("bkp: %s\n", shown); /* mended: cron's mail says so, once */
         else if (told[i])
             bkp_info("%s", shown);
         else if (al.v[i].state)
@@ -314,9 +349,10 @@ int cmd_run(cli *c)
         return EXIT_FAILED;
     }
     bool failed = ops_run_failed(&res);
-    failed |= prune_after(c, p);
+    bkp_log_scope *prune_words = NULL;
+    int pex = prune_after(c, &in, &prune_words);
     in.now = bkp_now();
-    failed |= after_backups(c, &in, &res);
+    failed |= after_backups(c, &in, &res, pex, prune_words);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     /* --metrics, else the policy's (metrics: PATH), for node_exporter. */

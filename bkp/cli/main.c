@@ -636,7 +636,12 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
             return EXIT_USAGE;
         snprintf(who, sizeof(who), "bkp %s", cmd->name);
         bool there = stat(repo, &st) == 0;
+        /* A cycle nobody watches that finds the one before it still going,
+         * for less than a day, is no news (exit 3 all the same). */
+        if (lock == CLI_LOCK_CYCLE && !isatty(STDERR_FILENO))
+            bkp_lock_young_set(86400);
         int rc = there && lock == CLI_LOCK_CYCLE ? bkp_lock_take(repo, "run", who, cycle) : 0;
+        bkp_lock_young_set(0);
         if (!rc && there)
             rc = bkp_lock_writer(repo, cmd->name, writer);
         if (rc) {

@@ -325,6 +325,13 @@ void bkp_lock_wait_set(int64_t seconds)
     wait_limit = seconds > 0 ? seconds : 0;
 }
 
+static int64_t young_limit; /* a lock taken less long ago is said at info level */
+
+void bkp_lock_young_set(int64_t seconds)
+{
+    young_limit = seconds > 0 ? seconds : 0;
+}
+
 static void busy_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void busy_error(const char *fmt, ...)
 {
@@ -484,10 +491,15 @@ static int take_once(const char *repo, const char *name, const char *command, bo
             break;
         }
         if (holder_alive(old, &info, parsed)) {
+            time_t since = parsed ? bkp_iso_parse(info.time) : -1;
             close(old);
-            busy_error(_("another bkp holds the %s lock (%s); wait for it to finish (or give "
-                         "--lock-wait). If you are sure it is gone, remove %s"),
-                       name, desc, path);
+            if (young_limit && !wait_limit && since > 0 && bkp_now() - since < young_limit)
+                bkp_info(_("another bkp holds the %s lock (%s); this one leaves it to finish"),
+                         name, desc);
+            else
+                busy_error(_("another bkp holds the %s lock (%s); wait for it to finish (or give "
+                             "--lock-wait). If you are sure it is gone, remove %s"),
+                           name, desc, path);
             break;
         }
         bkp_warn(_("taking over the %s lock of a process that is gone (%s)"), name, desc);

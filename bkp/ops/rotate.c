@@ -246,9 +246,16 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     }
     if (!(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
+    /* A medium the policy keeps on-line is copied to by the nightly run,
+     * nobody watching: its attempt is noted before it is reached, so that
+     * one not there (a NAS not mounted) stands in the status as failed,
+     * with why. An off-line one is brought for it: noted once it copies. */
+    bool online = in->pm && !in->pm->offline;
+    if (online && !in->dry_run)
+        t.began = ops_rotate_begin(in->primary, in->medium);
     bool ready =
         !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
-    if (ready && !in->dry_run)
+    if (ready && !in->dry_run && !online)
         t.began = ops_rotate_begin(in->primary, in->medium);
     if (ready && !in->dry_run && !drv->copy(&t)) {
         out->copied_all = true;

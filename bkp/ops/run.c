@@ -17,6 +17,7 @@
 #include "bkp/host/hook.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/ops/backup_record.h"
 #include "bkp/ops/medium_check.h"
 #include "bkp/ops/remote_host.h"
 #include "bkp/ops/run.h"
@@ -333,7 +334,8 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
         else
             snprintf(o->cause, sizeof(o->cause), "error:%d", o->b.err);
         if (!*o->detail && o->b.gen)
-            DETAIL(o, N_("%zu unreadable path(s)"), o->b.nerrors);
+            DETAIL(o, N_("%zu path(s), %s the first"), o->b.nerrors,
+                   o->b.gen->nerrors ? o->b.gen->errors[0].path : "?");
         else if (!*o->detail && o->b.err)
             err_text(o, o->b.err);
         else if (!*o->detail)
@@ -341,6 +343,24 @@ static void judge_backup(int ex, const pol_dataset *d, ops_run_outcome *o)
     } else {
         o->what = N_("sealed");
     }
+}
+
+/* The backup of `d` that its before hook kept from capturing, recorded as
+ * a backup that failed (backup_record.h): the status, the page and the
+ * evidence report read the night's backup as failed, not as the last one
+ * that ran. */
+static void no_capture(const ops_run_in *in, const pol_dataset *d, const ops_run_outcome *o)
+{
+    char sched[64];
+    bkp_capture_stats none = {0};
+    ops_backup_figures f = {.schedule = d->schedule.kind != POL_SCHED_NONE
+                                            ? pol_schedule_text(&d->schedule, sched, sizeof(sched))
+                                            : NULL,
+                            .stats = &none};
+    bkp_audit_rec rec = {.dataset = d->name, .failed = true, .error = o->detail};
+    ops_backup_rec(&f, &rec);
+    (void)in->io->audit(in->io->ctx, &rec); /* said by the log, as the hook's record */
+    json_decref(rec.figures);
 }
 
 /* Data set `d` before its capture: whether it is due and its before hook
@@ -357,6 +377,7 @@ static bool begin_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_ou
     if (run_hook(in, d, &d->before, "before", o)) {
         o->failed = true;
         o->what = N_("failed");
+        no_capture(in, d, o);
         return false;
     }
     return true;

@@ -40,6 +40,20 @@ bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o)
            ops_alert_told(in->repo, in->policy, key, "failed", o->cause, bkp_now());
 }
 
+/* The alert of `o`'s failed backup, condition `key`: `fmt`, a literal
+ * marked N_(), takes the data set's name, the outcome's detail, then the
+ * rest: in English, in Japanese for the mail and in the reader's words on
+ * the terminal, each with the detail in its language. */
+#define ALERT_FAILED(al, key, o, fmt, ...)                                                         \
+    do {                                                                                           \
+        if (ops_alert(al, key, "failed", 2, fmt, (o)->d->name,                                     \
+                      (o)->detail __VA_OPT__(, ) __VA_ARGS__)) {                                   \
+            ops_alert_japanese(al, key, fmt, (o)->d->name,                                         \
+                               (o)->detail_ja __VA_OPT__(, ) __VA_ARGS__);                         \
+            ops_alert_reshow(al, key, fmt, (o)->d->name, (o)->shown __VA_OPT__(, ) __VA_ARGS__);   \
+        }                                                                                          \
+    } while (0)
+
 void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
 {
     for (size_t i = 0; i < res->n; i++) {
@@ -48,48 +62,26 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         bool failed = backup_failed(o, key), sealed_suspicious = o->b.gen && o->b.suspicious;
         if (sealed_suspicious && !o->hook)
             ;
-        else if (o->failed && o->hook &&
-                 o->hook_output[0]) { /* the advice of its cause: the hook */
-            ops_alert(al, key, "failed", 2,
-                      N_("the backup of %s failed: %s; its last output: %s — run its hook `%s` "
-                         "by hand as the policy runs it, and fix what it says"),
-                      o->d->name, o->detail, o->hook_output, o->hook);
-            ops_alert_japanese(al, key,
-                               N_("the backup of %s failed: %s; its last output: %s — run its "
-                                  "hook `%s` by hand as the policy runs it, and fix what it says"),
-                               o->d->name, o->detail_ja, o->hook_output, o->hook);
-            ops_alert_reshow(al, key,
-                             N_("the backup of %s failed: %s; its last output: %s — run its hook "
-                                "`%s` by hand as the policy runs it, and fix what it says"),
-                             o->d->name, o->shown, o->hook_output, o->hook);
-        } else if (o->failed && o->hook) {
-            ops_alert(al, key, "failed", 2,
-                      N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
-                         "runs it, and fix what it says"),
-                      o->d->name, o->detail, o->hook);
-            ops_alert_japanese(al, key,
-                               N_("the backup of %s failed: %s — run its hook `%s` by hand as the "
-                                  "policy runs it, and fix what it says"),
-                               o->d->name, o->detail_ja, o->hook);
-            ops_alert_reshow(al, key,
-                             N_("the backup of %s failed: %s — run its hook `%s` by hand as the "
-                                "policy runs it, and fix what it says"),
-                             o->d->name, o->shown, o->hook);
-        } else if (o->failed) {
-            ops_alert(al, key, "failed", 2,
-                      N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see why"),
-                      o->d->name, o->detail);
-            ops_alert_japanese(al, key,
-                               N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
-                                  "see why"),
-                               o->d->name, o->detail_ja);
-            /* The detail in the reader's language too, on the terminal
-             * and in cron's mail. */
-            ops_alert_reshow(al, key,
-                             N_("the backup of %s failed: %s — run `bkp backup` of it by hand to "
-                                "see why"),
-                             o->d->name, o->shown);
-        } else if (o->ran)
+        else if (o->failed && o->hook && o->hook_output[0]) /* the advice of its cause: the hook */
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s; its last output: %s — run its hook `%s` "
+                            "by hand as the policy runs it, and fix what it says"),
+                         o->hook_output, o->hook);
+        else if (o->failed && o->hook)
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s — run its hook `%s` by hand as the policy "
+                            "runs it, and fix what it says"),
+                         o->hook);
+        else if (o->failed && o->b.gen && o->b.nerrors) /* sealed, without those paths */
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s left out what it could not read: %s — fix what "
+                            "keeps it from being read (permissions, a volume not mounted); the "
+                            "next backup takes it"));
+        else if (o->failed)
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s — run `bkp backup` of it by hand to see "
+                            "why"));
+        else if (o->ran)
             ops_alert(al, key, NULL, 0, N_("the backup of %s succeeded again"), o->d->name);
         if (failed)
             ops_alert_cause(al, key, o->cause);

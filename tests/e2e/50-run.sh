@@ -98,12 +98,16 @@ check_exit 1 "$BKP" run --policy "$POL" --force --dataset emr || true
 output_has "killed after 2s" "a hanging hook should be killed at its timeout"
 [ $(($(date +%s) - start)) -lt 20 ] || flunk "a hanging hook held the run for $(($(date +%s) - start)) s"
 
-# 4. Two runs at once: the second exits 3 and names the holder.
+# 4. Two runs at once: the second exits 3 and names the holder; under cron
+# (nobody watching) a run the one before it still holds (a long first
+# backup) is no news, said with -v.
 sed -i "s|sleep 60\", timeout: 2s|sleep 3\", timeout: 30s|" "$POL"
 "$BKP" run --policy "$POL" --force --dataset emr >/dev/null 2>&1 &
 first=$!
 for _ in $(seq 50); do [ -e "$REPO/locks/run" ] && break; sleep 0.1; done
 check_exit 3 "$BKP" run --policy "$POL" --force || true
+[ -z "$ERR" ] || flunk "a cron run finding the one before it still going mailed it: $ERR"
+check_exit 3 "$BKP" run --policy "$POL" --force -v || true
 output_has "pid=$first" "the refusal should name the process that holds the lock"
 wait "$first" || flunk "the first of two concurrent runs failed"
 [ ! -e "$REPO/locks/run" ] || flunk "the lock was left behind after the run"
@@ -176,6 +180,7 @@ ok "$BKP" init --policy "$QPOL"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "pg_dump: connection refused" "the first failure should print the hook's output"
 output_has "the backup of lab failed: before hook exited with status 4" "the first failure should be alerted"
+output_has "bkp: error: the backup of lab failed" "a failed backup is an error, not a warning"
 for i in 1 2; do
     check_exit 1 "$BKP" run --policy "$QPOL" --force || true
     [ -z "$OUT$ERR" ] || flunk "the same failure again (run $i) printed, so cron mails it every run: $ERR"
@@ -242,6 +247,9 @@ sed -i "s|, $WORK/quiet/ward2||" "$QPOL"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("backup:lab") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
     flunk "the failure's end should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"
+output_has "the backup of lab succeeded again" "cron's mail should say the failure ended"
+check_exit 0 "$BKP" run --policy "$QPOL" --force || true
+[ -z "$OUT$ERR" ] || flunk "a run after the mended one printed: $OUT$ERR"
 # A person at a terminal who sends the output to a file still sees the
 # failure told before: only stderr decides whether anyone watches.
 if command -v script >/dev/null; then

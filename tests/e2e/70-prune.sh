@@ -83,11 +83,22 @@ rm -f "$REPO/locks/prune"
 hold "$REPO/locks/write-otherhost-1"
 check_exit 3 "$BKP" prune --policy "$POL" || true
 output_has "another command is writing to the repository" "prune during a backup should say why it stops"
+# The prune of a cron run that another writer keeps from running (a
+# rotation a person started) is told once, with its words, and waits for
+# the next run: never unsaid, never every quarter hour.
+check_exit 1 "$BKP" run --policy "$POL" --force || true
+output_has "pruning after the run waits" "a prune kept from running should be told"
+output_has "another command is writing to the repository" "the prune's own words should be said with it"
+check_exit 1 "$BKP" run --policy "$POL" --force || true
+output_lacks "pruning after the run" "a prune kept from running again was told again"
+output_lacks "another command is writing"
 release
 # The same files without a holder are stale: taken over, with a warning.
 check_exit 0 "$BKP" prune --policy "$POL" || true
 output_has "ended without finishing: its lock is removed" "a stale writer lock should be removed with a warning"
 [ ! -e "$REPO/locks/write-otherhost-1" ] || flunk "a stale writer lock was left"
+check_exit 0 "$BKP" run --policy "$POL" --force || true
+output_has "pruning after the run succeeds again" "the prune running again should be told"
 # One dead run leaves two locks (the run's, named "bkp run", and the writer's,
 # "run"): said once, as `bkp run`.
 for l in run write-"$(hostname)"-999999; do
