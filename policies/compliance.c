@@ -757,6 +757,18 @@ static const pol_medium *due_now(const ctx *c)
 }
 
 /* What to do about a suspicion: hold the disks, compare, then either way. */
+/* After a backup that failed: run it again and read what it says — with
+ * its hooks when it has any (`bkp backup` runs none: it would seal the
+ * data set without the dump its before hook makes). */
+static void failed_step(const ctx *c, char *buf, size_t n)
+{
+    if (c->d->before.command || c->d->after.command)
+        fmt(buf, n, _("run `bkp run --dataset %s --force` (its hooks with it) and read its errors"),
+            c->d->name);
+    else
+        fmt(buf, n, _("run `bkp backup %s` and read its errors"), c->d->name);
+}
+
 static void suspicion_action(const ctx *c, char *buf, size_t n)
 {
     const char *ds = c->d->name;
@@ -862,10 +874,10 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
         return;
     }
     if (s->generations == 0) {
-        fmt(next, n,
-            s->last_run_failed ? _("run `bkp backup %s` and read its errors")
-                               : _("run `bkp backup %s`"),
-            ds);
+        if (s->last_run_failed)
+            failed_step(&c, next, n);
+        else
+            fmt(next, n, _("run `bkp backup %s`"), ds);
         act(out, next);
         return;
     }
@@ -878,7 +890,7 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     /* A backup that failed is today's: before what the policy lacks. */
     if (rk.backup) {
-        fmt(next, n, _("run `bkp backup %s` and read its errors"), ds);
+        failed_step(&c, next, n);
         act(out, next);
     }
     if (worst >= 0) {

@@ -180,8 +180,9 @@ static bool alert_prune(cli *c, const ops_run_in *in, int pex, bkp_log_scope *wo
         ops_alert(al, "prune", NULL, 0, N_("pruning after the run succeeds again"));
     else if (pex == EXIT_LOCKED)
         ops_alert(al, "prune", "failed", 1,
-                  N_("pruning after the run waits: another command is writing to the repository "
-                     "(a rotation?); the generations are safe, and the next run prunes"));
+                  N_("pruning after the run waits: another command is using the repository (a "
+                     "rotation, a restore, a mount: above); the generations are safe, and the "
+                     "next run prunes once it has finished"));
     else
         ops_alert(al, "prune", "failed", 2,
                   N_("pruning after the run failed (above); the generations are safe: run `bkp "
@@ -237,7 +238,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
         if (told[i] && al.v[i].state)
             bkp_log(al.v[i].severity >= 2 ? BKP_LOG_ERROR : BKP_LOG_WARN, "%s", shown);
         else if (told[i] && in->said_once && !c->json)
-            printf("bkp: %s\n", shown); /* mended: cron's mail says so, once */
+            fprintf(stderr, "bkp: %s\n", shown); /* mended: cron's mail says so, once, in order */
         else if (told[i])
             bkp_info("%s", shown);
         else if (al.v[i].state)

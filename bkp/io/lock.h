@@ -93,12 +93,11 @@ int bkp_lock_prune_after(const char *repo, const char *command, const bkp_lock *
  * the default: not at all). The attempts in between say nothing; the last
  * one names the holder. For the whole process (`--lock-wait`). */
 void bkp_lock_wait_set(int64_t seconds);
-/* A lock found held by a live process that took it less than `seconds`
- * ago is said at info level, not as an error (0, the default: always an
- * error): a cycle under cron that finds the one before it still going
- * (a long first backup) is not news every quarter hour; one held longer
- * is, and so is one waited for (bkp_lock_wait_set) in vain. For the whole
- * process. */
+/* A lock found held by a live process of this host that took it less
+ * than `seconds` ago is said at info level, not as an error (0, the
+ * default: always an error; another host's, or one dated to come, too): a cycle under cron that
+ * finds the one before it still going (a long first backup) is not news every quarter hour; one
+ * held longer is, and so is one waited for (bkp_lock_wait_set) in vain. For the whole process. */
 void bkp_lock_young_set(int64_t seconds);
 
 /* Is lock `name` held by a live process? (A stale one is removed.) */

@@ -246,17 +246,10 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     }
     if (!(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
-    /* A medium the policy keeps on-line is copied to by the nightly run,
-     * nobody watching: its attempt is noted before it is reached, so that
-     * one not there (a NAS not mounted) stands in the status as failed,
-     * with why. An off-line one is brought for it: noted once it copies. */
-    bool online = in->pm && !in->pm->offline;
-    if (online && !in->dry_run)
-        t.began = ops_rotate_begin(in->primary, in->medium);
     bool ready =
         !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
-    if (ready && !in->dry_run && !online)
-        t.began = ops_rotate_begin(in->primary, in->medium);
+    if (ready && !in->dry_run)
+        t.began = ops_rotate_begin(in->primary, in->medium, false);
     if (ready && !in->dry_run && !drv->copy(&t)) {
         out->copied_all = true;
         if (drv->after)
@@ -265,8 +258,15 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     /* Every rotation is recorded, refused ones too — but not a dry run, nor
      * one the operator's setting stopped before the medium was reached (a
      * bucket the policy does not name, credentials that cannot work). */
-    if (!in->dry_run && !(out->usage && out->step == OPS_ROTATE_OPEN))
+    if (!in->dry_run && !(out->usage && out->step == OPS_ROTATE_OPEN)) {
+        /* A medium the policy keeps on-line is copied to by the nightly
+         * run, nobody watching: one that failed before its copy began (a
+         * NAS not mounted) is noted as an attempt that failed, so that the
+         * status says it, with why — unless another rotation's is open. */
+        if (!t.began && out->rc && in->pm && !in->pm->offline)
+            t.began = ops_rotate_begin(in->primary, in->medium, true);
         finish(&t);
+    }
     if (drv->release)
         drv->release(&t);
     free(t.d);

@@ -24,18 +24,27 @@
 /* The rotating process: its pid and host, which name the writer lock it
  * holds on the primary for as long as it lives (lock.h), and which status
  * asks about (bkp_lock_writer_alive). */
+typedef struct began_ctx {
+    time_t now;
+    bool failed_early;
+} began_ctx;
+
 static int note_began(bkp_media_entry *e, void *ctx)
 {
+    const began_ctx *b = ctx;
     struct utsname u;
-    e->attempt = (bkp_media_attempt){.began = *(const time_t *)ctx, .pid = (long)getpid()};
+    if (b->failed_early && e->attempt.began && !e->attempt.ended)
+        return -EBUSY; /* another's, open: it stands */
+    e->attempt = (bkp_media_attempt){.began = b->now, .pid = (long)getpid()};
     snprintf(e->attempt.host, sizeof(e->attempt.host), "%s", uname(&u) ? "?" : u.nodename);
     return 0;
 }
 
-time_t ops_rotate_begin(bkp_repo *primary, const char *medium)
+time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early)
 {
-    time_t now = bkp_now();
-    if (bkp_media_update(primary, medium, note_began, &now)) {
+    began_ctx b = {bkp_now(), failed_early};
+    time_t now = b.now;
+    if (bkp_media_update(primary, medium, note_began, &b)) {
         bkp_debug("%s: the start of this rotation could not be noted in the registry", medium);
         return 0;
     }

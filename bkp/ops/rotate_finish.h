@@ -93,8 +93,10 @@ typedef struct ops_rotate_end {
  * copy now, by this process (bkp_media_attempt), so that one cut off before
  * its end is known as such: the time noted, or 0 when it could not be (a
  * catalogue's note: the rotation goes on). The end's note is
- * ops_rotate_finish's. */
-time_t ops_rotate_begin(bkp_repo *primary, const char *medium);
+ * ops_rotate_finish's. `failed_early`: a rotation that failed before it
+ * began to copy, noted so that its failure is known — never over another
+ * rotation's attempt that is open (copying, or cut off). */
+time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early);
 /* Why a rotation stopped at `at` with `rc`, in English as its audit record
  * keeps it (the words a person saw, without what only the terminal needs),
  * into `buf`; true when it stopped before it wrote anything on the medium

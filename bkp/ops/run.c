@@ -359,6 +359,8 @@ static void no_capture(const ops_run_in *in, const pol_dataset *d, const ops_run
                             .stats = &none};
     bkp_audit_rec rec = {.dataset = d->name, .failed = true, .error = o->detail};
     ops_backup_rec(&f, &rec);
+    if (rec.figures && *o->detail_ja) /* as the rotations' and restores' refusals */
+        json_object_set_new(rec.figures, "error_ja", json_string(o->detail_ja));
     (void)in->io->audit(in->io->ctx, &rec); /* said by the log, as the hook's record */
     json_decref(rec.figures);
 }

@@ -16,6 +16,9 @@ struct rb_doc {
     size_t len;
     rb_format fmt;
     size_t cols; /* of the open table */
+    /* Markdown: the cells of the open table moved below it (rb_doc_row). */
+    char **moved;
+    size_t nmoved;
 };
 
 /* One character as HTML text: the five specials escaped. */
@@ -73,7 +76,7 @@ static void put(rb_doc *d, const char *s)
             html_char(d->f, *s);
             continue;
         }
-        if (*s == '|') {
+        if (*s == '|' && d->cols) { /* in a table (rb_doc_row moves commands out of it) */
             fputs("\\|", d->f);
             continue;
         } else if (*s == '\n') {
@@ -179,6 +182,33 @@ void rb_doc_table(rb_doc *d, const char *const *header)
     fputc('\n', d->f);
 }
 
+/* Does `c` hold a bar in code (between backquotes): a command to type? */
+static bool bar_in_code(const char *c)
+{
+    bool code = false;
+    for (; *c; c++)
+        if (*c == '`')
+            code = !code;
+        else if (*c == '|' && code)
+            return true;
+    return false;
+}
+
+/* Keep cell `c` to follow the table (Markdown): false without memory (the
+ * cell is then written in it, escaped). */
+static bool move(rb_doc *d, const char *c)
+{
+    char **v = realloc(d->moved, (d->nmoved + 1) * sizeof(*v)), *copy = strdup(c);
+    if (v)
+        d->moved = v;
+    if (!v || !copy) {
+        free(copy);
+        return false;
+    }
+    d->moved[d->nmoved++] = copy;
+    return true;
+}
+
 void rb_doc_row(rb_doc *d, const char *const *cells)
 {
     fputs(d->fmt == RB_HTML ? "<tr>" : "|", d->f);
@@ -188,6 +218,13 @@ void rb_doc_row(rb_doc *d, const char *const *cells)
             fputs(!strcmp(c, "☐") ? "<td class=\"box\">" : "<td>", d->f);
             put(d, c);
             fputs("</td>", d->f);
+        } else if (bar_in_code(c) && move(d, c)) {
+            /* A bar in a cell is escaped, and on paper the escape is what
+             * is read — and in a command, typed: such a cell says where its
+             * text is, and the text follows the table, as it is. */
+            fputc(' ', d->f);
+            fprintf(d->f, _("(below the table: [%zu])"), d->nmoved);
+            fputs(" |", d->f);
         } else {
             fputc(' ', d->f);
             put(d, c);
@@ -203,6 +240,15 @@ void rb_doc_table_end(rb_doc *d)
 {
     d->cols = 0;
     fputs(d->fmt == RB_HTML ? "</table>\n" : "\n", d->f);
+    for (size_t i = 0; i < d->nmoved; i++) {
+        fprintf(d->f, "[%zu] ", i + 1);
+        put(d, d->moved[i]);
+        fputs("\n\n", d->f);
+        free(d->moved[i]);
+    }
+    free(d->moved);
+    d->moved = NULL;
+    d->nmoved = 0;
 }
 
 char *rb_doc_finish(rb_doc *d)
@@ -210,6 +256,8 @@ char *rb_doc_finish(rb_doc *d)
     char *t;
     if (d->fmt == RB_HTML)
         fputs("</body></html>\n", d->f);
+    if (d->cols)
+        rb_doc_table_end(d); /* a table left open: closed, its moved cells after it */
     fclose(d->f);
     t = d->text;
     free(d);

@@ -509,8 +509,8 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
         long long made = d->slots_missed <= d->slots ? (long long)(d->slots - d->slots_missed) : 0;
         if (runs > made)
             bkp_strappend(line, sizeof(line),
-                          _(" (%lld backup(s) beyond them: run by hand, or more than one in a "
-                            "slot)"),
+                          _(" (%lld backup(s) beyond them: run by hand, more than one in a "
+                            "slot, or a failed one tried again at the next run)"),
                           runs - made);
         rb_doc_row(doc, (const char *[]){_("Scheduled backups (under the current schedule)"), line, NULL});
     }

@@ -181,6 +181,11 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "pg_dump: connection refused" "the first failure should print the hook's output"
 output_has "the backup of lab failed: before hook exited with status 4" "the first failure should be alerted"
 output_has "bkp: error: the backup of lab failed" "a failed backup is an error, not a warning"
+# The status says it too (the hook kept the capture from running), and to
+# run it again with its hook, not `bkp backup` (which runs none).
+run_any "$BKP" status --policy "$QPOL"
+output_has "the latest attempt FAILED" "a before hook's failure should stand in the status"
+output_has "bkp run --dataset lab --force" "the next step should run the data set with its hooks"
 for i in 1 2; do
     check_exit 1 "$BKP" run --policy "$QPOL" --force || true
     [ -z "$OUT$ERR" ] || flunk "the same failure again (run $i) printed, so cron mails it every run: $ERR"
@@ -275,6 +280,9 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "copying to an on-line medium failed"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 [ -z "$OUT$ERR" ] || flunk "the NAS still away was said again: $ERR"
+run_any "$BKP" status --policy "$QPOL"
+output_has "nas: its last rotation" "a NAS away should stand in the status"
+output_has "no medium at" "the status should say why the NAS copy failed"
 mv "$WORK/quiet/nas.away" "$WORK/quiet/nas"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("copy-online") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
