@@ -422,6 +422,26 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
         rb_doc_table_end(d);
 }
 
+/* The first line to type on a new machine: bkp then speaks the paper's
+ * language (Japanese needs no locale installed, bkp/io/i18n.h) and shows
+ * times in the zone the paper was printed in (a TZ value that needs no
+ * zone data). */
+static void speak_as_paper(rb_doc *d)
+{
+    char tz[64];
+    bkp_tz_value(tz, sizeof(tz), bkp_now());
+    if (bkp_i18n_reader_japanese())
+        rb_doc_para(d,
+                    _("First type `export LANG=ja_JP.UTF-8 TZ=%s`: bkp then speaks Japanese and "
+                      "shows times as this paper does, on any machine."),
+                    tz);
+    else
+        rb_doc_para(d,
+                    _("First type `export TZ=%s`: bkp then shows times as this paper does, on any "
+                      "machine."),
+                    tz);
+}
+
 /* On paper, the commands each medium with a kit carries beside it
  * (rb_print_on_medium), for the day this server and its policy are gone:
  * a new machine has neither, and the steps above name media by the
@@ -441,6 +461,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
         if (!shown) {
             shown = true;
             rb_doc_h2(d, _("If this server and its policy are gone"));
+            speak_as_paper(d);
             rb_doc_para(
                 d, "%s",
                 _("On a new machine, without bkp: mount the medium read-only where it was "
@@ -473,8 +494,10 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
     bool bucket = false;
     for (size_t i = 0; copies && i < copies->n; i++)
         bucket |= reached(&copies->v[i], folders);
-    if (bucket && !shown)
+    if (bucket && !shown) {
         rb_doc_h2(d, _("If this server and its policy are gone"));
+        speak_as_paper(d);
+    }
     if (bucket)
         new_machine_bucket(d, rb, copies, folders);
     /* What the day leaves is the record of what was read: more than one
@@ -492,6 +515,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
 static void on_medium_first(rb_doc *d, const rb_on_medium *on)
 {
     rb_doc_h2(d, _("On a machine that has never seen bkp"));
+    speak_as_paper(d);
     char mount[2300], kit[2300], path[1100];
     bkp_shell_word(mount, sizeof(mount), on->mount);
     snprintf(path, sizeof(path), "%s/bkp-recovery", on->mount);

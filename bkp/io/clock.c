@@ -47,3 +47,27 @@ int64_t bkp_lock_day(void)
     return 86400;
 }
 #endif
+
+const char *bkp_tz_value(char *out, size_t n, time_t t)
+{
+    struct tm tm;
+    if (!localtime_r(&t, &tm)) {
+        snprintf(out, n, "UTC0");
+        return out;
+    }
+    /* POSIX counts west of Greenwich positive: JST, +9 h, is "JST-9". */
+    long west = -tm.tm_gmtoff, h = (west < 0 ? -west : west) / 3600,
+         m = (west < 0 ? -west : west) / 60 % 60;
+    const char *name = tm.tm_zone ? tm.tm_zone : "";
+    bool letters = strlen(name) >= 3;
+    for (const char *c = name; *c && letters; c++)
+        letters = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z');
+    char abbr[40];
+    snprintf(abbr, sizeof(abbr), letters ? "%s" : "<%s>",
+             letters ? name : (*name ? name : "LOCAL"));
+    if (m)
+        snprintf(out, n, "%s%s%ld:%02ld", abbr, west < 0 ? "-" : "", h, m);
+    else
+        snprintf(out, n, "%s%s%ld", abbr, west < 0 ? "-" : "", h);
+    return out;
+}

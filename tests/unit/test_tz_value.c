@@ -1,0 +1,49 @@
+/*
+ * The local time zone as a TZ value for a paper (bkp_tz_value): read the
+ * same on a machine without zone data, so that a new machine shows times
+ * as the paper printed them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "bkp/io/clock.h"
+
+static void in_zone(const char *zone, const char *want)
+{
+    char v[64];
+    setenv("TZ", zone, 1);
+    tzset();
+    assert_string_equal(bkp_tz_value(v, sizeof(v), 1767571200), want);
+    /* Read back as a TZ value, it gives the same local time. */
+    struct tm a, b;
+    time_t t = 1767571200;
+    localtime_r(&t, &a);
+    setenv("TZ", v, 1);
+    tzset();
+    localtime_r(&t, &b);
+    assert_int_equal(a.tm_hour, b.tm_hour);
+    assert_int_equal(a.tm_min, b.tm_min);
+}
+
+static void test_zones(void **unused)
+{
+    (void)unused;
+    in_zone("JST-9", "JST-9");
+    in_zone("UTC0", "UTC0");
+    in_zone("IST-5:30", "IST-5:30");
+    in_zone("EST5", "EST5");
+    in_zone("<+0545>-5:45", "<+0545>-5:45");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_zones)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
