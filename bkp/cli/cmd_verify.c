@@ -307,7 +307,7 @@ static int check_copy(cli *c, vjob *v, int *ex)
      * would look the same. */
     char *as_copy = !v->copy ? bkp_gen_copy_medium(c->ro) : NULL;
     if (as_copy)
-        bkp_warn(_("%s is checked as the copy on the medium labelled %s (a label beside it names "
+        bkp_note(_("%s is checked as the copy on the medium labelled %s (a label beside it names "
                    "this repository, and it has no audit log of a primary)"),
                  bkp_repo_path(c->ro), as_copy);
     free(as_copy);

@@ -112,7 +112,7 @@ static char journal_used[4096];
 void cli_record_end(void)
 {
     if (journal_used[0])
-        bkp_warn(_("the primary repository of the copy read is not here (none, or another "
+        bkp_note(_("the primary repository of the copy read is not here (none, or another "
                    "repository), and nothing is written to the copy: what is done is recorded "
                    "in %s; keep it with the papers of this day"),
                  journal_used);

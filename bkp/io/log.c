@@ -77,14 +77,14 @@ static _Thread_local bkp_log_scope *current;
 static void print_locked(enum bkp_log_level level, bool output, const char *text, size_t len)
 {
     /* The level's word, in the reader's language like the message. */
-    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", ""};
+    static const char *const prefix[] = {N_("error: "), N_("warning: "), "", "", N_("note: ")};
     if (sink && !output) {
         sink(level, text, sink_ctx);
         return;
     }
     clear_progress_locked();
     if (!output) {
-        fputs(level <= BKP_LOG_WARN ? "bkp: " : "", stderr);
+        fputs(level <= BKP_LOG_WARN || level == BKP_LOG_NOTE ? "bkp: " : "", stderr);
         fputs(*prefix[level] ? _(prefix[level]) : "", stderr);
     }
     fwrite(text, 1, len, stderr);
@@ -261,9 +261,15 @@ void bkp_log_output(const void *buf, size_t n)
     pthread_mutex_unlock(&log_lock);
 }
 
+/* The level a message is shown at: a note where a warning is. */
+static enum bkp_log_level shown_at(enum bkp_log_level level)
+{
+    return level == BKP_LOG_NOTE ? BKP_LOG_WARN : level;
+}
+
 void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 {
-    if (level > log_level)
+    if (shown_at(level) > log_level)
         return;
     /* A message names files, keys and servers' words: made safe for the
      * terminal and the log it lands in (text.h), its own newlines kept. */
@@ -273,7 +279,7 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
     char *safe = msg ? bkp_text_safe(msg, BKP_TEXT_LINES) : NULL;
     const char *text = safe ? safe : "(out of memory for a message)";
     pthread_mutex_lock(&log_lock);
-    if (scoped_locked() && level <= BKP_LOG_WARN) {
+    if (scoped_locked() && shown_at(level) <= BKP_LOG_WARN) {
         if (current->journal)
             current->journal(level, text, current->ctx);
         hold_locked(current, level, false, text, strlen(text));

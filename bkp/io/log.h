@@ -33,7 +33,15 @@
 #include <stdint.h>
 #include <time.h>
 
-enum bkp_log_level { BKP_LOG_ERROR = 0, BKP_LOG_WARN = 1, BKP_LOG_INFO = 2, BKP_LOG_DEBUG = 3 };
+/* BKP_LOG_NOTE: what a person must know that is no fault (where a journal
+ * of the bad day went): shown when a warning is, as "note: ". */
+enum bkp_log_level {
+    BKP_LOG_ERROR = 0,
+    BKP_LOG_WARN = 1,
+    BKP_LOG_INFO = 2,
+    BKP_LOG_DEBUG = 3,
+    BKP_LOG_NOTE = 4
+};
 
 /* Messages at or below `level` are printed. The default is BKP_LOG_WARN. */
 void bkp_log_set_level(enum bkp_log_level level);
@@ -46,6 +54,7 @@ void bkp_vlog(enum bkp_log_level level, const char *fmt, va_list ap)
 
 #define bkp_error(...) bkp_log(BKP_LOG_ERROR, __VA_ARGS__)
 #define bkp_warn(...) bkp_log(BKP_LOG_WARN, __VA_ARGS__)
+#define bkp_note(...) bkp_log(BKP_LOG_NOTE, __VA_ARGS__)
 #define bkp_info(...) bkp_log(BKP_LOG_INFO, __VA_ARGS__)
 #define bkp_debug(...) bkp_log(BKP_LOG_DEBUG, __VA_ARGS__)
 
