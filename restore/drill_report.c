@@ -436,6 +436,7 @@ static char *report(const rb_report *r, rb_format f, bool ja)
     rb_doc_h2(d, C_("report heading", "Steps"));
     rb_doc_table(d, (const char *[]){"#", _("Who"), _("Action"), _("Step"), _("Result"), _("Time"),
                                      _("Detail"), NULL});
+    rb_doc_commands(d, 3);
     for (size_t i = 0; i < r->nsteps; i++) {
         const rb_report_step *s = &r->steps[i];
         snprintf(num, sizeof(num), "%zu", i + 1);

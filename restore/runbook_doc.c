@@ -415,6 +415,7 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
                   "last one from before the attack by its number."));
             rb_doc_code(d, folders->recovery);
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
+            rb_doc_commands(d, 2);
         }
         medium_rows(d, rb, &(rb_on_medium){c->medium, NULL, false, true}, copies, folders);
     }
@@ -432,8 +433,8 @@ static void speak_as_paper(rb_doc *d)
     bkp_tz_value(tz, sizeof(tz), bkp_now());
     if (bkp_i18n_reader_japanese())
         rb_doc_para(d,
-                    _("First type `export LANG=ja_JP.UTF-8 TZ=%s`: bkp then speaks Japanese and "
-                      "shows times as this paper does, on any machine."),
+                    _("First type `export LANGUAGE=ja LANG=ja_JP.UTF-8 TZ=%s`: bkp then speaks "
+                      "Japanese and shows times as this paper does, on any machine."),
                     tz);
     else
         rb_doc_para(d,
@@ -476,6 +477,7 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
                   "`generations` command), look inside one with `ls`, and restore the last one "
                   "from before the attack by its number."));
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
+            rb_doc_commands(d, 2);
         }
         rb_on_medium on = {c->medium, c->path, c->archive, false};
         char mount[2300], first[5000];
@@ -605,6 +607,7 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
                     bkp_shell_word(quoted, sizeof(quoted), to));
     rb_doc_table(
         d, (const char *[]){"✓", "#", _("Who"), _("What"), _("How"), _("Signature / time"), NULL});
+    rb_doc_commands(d, 4);
     for (size_t k = 0; k < rb->nsteps; k++) {
         const rb_step *st = &rb->steps[k];
         char what[512], h[16384];

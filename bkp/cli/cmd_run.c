@@ -60,7 +60,10 @@ static int io_backup(void *ctx, const pol_dataset *d, ops_run_backup *out)
 static void io_journal(enum bkp_log_level level, const char *msg, void *ctx)
 {
     (void)ctx;
-    syslog(level == BKP_LOG_ERROR ? LOG_ERR : LOG_WARNING, "%s", msg);
+    syslog(level == BKP_LOG_ERROR  ? LOG_ERR
+           : level == BKP_LOG_NOTE ? LOG_NOTICE
+                                   : LOG_WARNING,
+           "%s", msg);
 }
 
 static void log_syslog(void *ctx, const outcome *o)

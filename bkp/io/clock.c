@@ -48,8 +48,50 @@ int64_t bkp_lock_day(void)
 }
 #endif
 
+/* The rule of zone file `path` (TZif version 2 or later ends with it on a
+ * line of its own: "EST5EDT,M3.2.0,M11.1.0"), into `out`; false when it
+ * has none that reads as one. */
+static bool zone_rule(const char *path, char *out, size_t n)
+{
+    char buf[1 << 16];
+    FILE *f = fopen(path, "rb");
+    size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (len < 6 || memcmp(buf, "TZif", 4) || buf[4] < '2' || buf[len - 1] != '\n')
+        return false;
+    buf[len - 1] = '\0';
+    size_t at = len - 1; /* the footer: after the newline before the last */
+    while (at > 0 && buf[at - 1] != '\n')
+        at--;
+    const char *rule = buf + at;
+    if (!at || !*rule || strlen(rule) >= n || strlen(rule) > 64)
+        return false;
+    for (const char *c = rule; *c; c++)
+        if (*c <= ' ' || *c > '~')
+            return false;
+    snprintf(out, n, "%s", rule);
+    return true;
+}
+
 const char *bkp_tz_value(char *out, size_t n, time_t t)
 {
+    /* The zone's own rule, seasons and all: TZ when it is one, else that
+     * of the zone file TZ names, or of the machine's. */
+    const char *tz = getenv("TZ");
+    char path[512];
+    if (tz && *tz && *tz != ':' && !strchr(tz, '/') && strpbrk(tz, "0123456789") &&
+        strlen(tz) < n) {
+        snprintf(out, n, "%s", tz);
+        return out;
+    }
+    if (tz && *tz == ':')
+        tz++;
+    snprintf(path, sizeof(path), "%s%s",
+             tz && *tz ? (*tz == '/' ? "" : "/usr/share/zoneinfo/") : "/etc/localtime",
+             tz && *tz ? tz : "");
+    if (!strstr(path, "..") && zone_rule(path, out, n))
+        return out;
     struct tm tm;
     if (!localtime_r(&t, &tm)) {
         snprintf(out, n, "UTC0");

@@ -37,9 +37,11 @@ time_t bkp_iso_parse(const char *s);
  * JST"): every date a person reads. `t` <= 0 (or a time that cannot be
  * shown) writes `none`. Returns `out`. */
 const char *bkp_local_time(char *out, size_t n, time_t t, const char *none);
-/* The local time zone at `t` as a TZ value that a machine without zone
- * data reads the same ("JST-9", "UTC0", "<+0530>-5:30"), into `out` (`n`
- * bytes): for a paper that tells a new machine to show its times. */
+/* The local time zone as a TZ value that a machine without zone data
+ * reads the same, seasons and all ("JST-9", "UTC0",
+ * "EST5EDT,M3.2.0,M11.1.0"), into `out` (`n` bytes): the zone file's rule,
+ * else the offset at `t` ("<+0530>-5:30"). For a paper that tells a new
+ * machine to show its times. */
 const char *bkp_tz_value(char *out, size_t n, time_t t);
 
 #endif

@@ -492,12 +492,13 @@ static int take_once(const char *repo, const char *name, const char *command, bo
         }
         if (holder_alive(old, &info, parsed)) {
             /* Young: taken on this host by a process that lives, less
-             * than the limit ago (a time to come is no one's). */
+             * than the limit ago (a time to come is no one's, but for a
+             * clock stepped back a little). */
             time_t since = parsed ? bkp_iso_parse(info.time) : -1, now = bkp_now();
             char here[256] = "";
             gethostname(here, sizeof(here) - 1);
             bool young = young_limit && !wait_limit && parsed && !strcmp(info.host, here) &&
-                         since > 0 && since <= now && now - since < young_limit;
+                         since > 0 && since <= now + 300 && now - since < young_limit;
             close(old);
             if (young)
                 bkp_info(_("another bkp holds the %s lock (%s); this one leaves it to finish"),

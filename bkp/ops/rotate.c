@@ -262,8 +262,9 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
         /* A medium the policy keeps on-line is copied to by the nightly
          * run, nobody watching: one that failed before its copy began (a
          * NAS not mounted) is noted as an attempt that failed, so that the
-         * status says it, with why — unless another rotation's is open. */
-        if (!t.began && out->rc && in->pm && !in->pm->offline)
+         * status says it, with why — unless another rotation's is open,
+         * or holds the medium now (-EBUSY: its own attempt stands). */
+        if (!t.began && out->rc && out->rc != -EBUSY && in->pm && !in->pm->offline)
             t.began = ops_rotate_begin(in->primary, in->medium, true);
         finish(&t);
     }

@@ -12,6 +12,7 @@
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
+#include "bkp/io/lock.h"
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/pins.h"
@@ -27,14 +28,18 @@
 typedef struct began_ctx {
     time_t now;
     bool failed_early;
+    const char *primary; /* the primary's path, whose writer locks say who lives */
 } began_ctx;
 
 static int note_began(bkp_media_entry *e, void *ctx)
 {
     const began_ctx *b = ctx;
     struct utsname u;
-    if (b->failed_early && e->attempt.began && !e->attempt.ended)
-        return -EBUSY; /* another's, open: it stands */
+    /* Another's open attempt, its process alive (copying): it stands; one
+     * cut off gives way to this failure, the newer news. */
+    if (b->failed_early && e->attempt.began && !e->attempt.ended &&
+        bkp_lock_writer_alive(b->primary, e->attempt.host, e->attempt.pid))
+        return -EBUSY;
     e->attempt = (bkp_media_attempt){.began = b->now, .pid = (long)getpid()};
     snprintf(e->attempt.host, sizeof(e->attempt.host), "%s", uname(&u) ? "?" : u.nodename);
     return 0;
@@ -42,7 +47,7 @@ static int note_began(bkp_media_entry *e, void *ctx)
 
 time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early)
 {
-    began_ctx b = {bkp_now(), failed_early};
+    began_ctx b = {bkp_now(), failed_early, bkp_repo_path(primary)};
     time_t now = b.now;
     if (bkp_media_update(primary, medium, note_began, &b)) {
         bkp_debug("%s: the start of this rotation could not be noted in the registry", medium);

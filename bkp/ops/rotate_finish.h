@@ -95,7 +95,7 @@ typedef struct ops_rotate_end {
  * catalogue's note: the rotation goes on). The end's note is
  * ops_rotate_finish's. `failed_early`: a rotation that failed before it
  * began to copy, noted so that its failure is known — never over another
- * rotation's attempt that is open (copying, or cut off). */
+ * rotation's attempt that is still copying (its process alive). */
 time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early);
 /* Why a rotation stopped at `at` with `rc`, in English as its audit record
  * keeps it (the words a person saw, without what only the terminal needs),

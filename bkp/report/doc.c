@@ -2,6 +2,7 @@
 #include "bkp/report/doc.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ struct rb_doc {
     size_t len;
     rb_format fmt;
     size_t cols; /* of the open table */
+    size_t cmd;  /* its column of commands (rb_doc_commands), or SIZE_MAX */
     /* Markdown: the cells of the open table moved below it (rb_doc_row). */
     char **moved;
     size_t nmoved;
@@ -158,6 +160,7 @@ void rb_doc_code(rb_doc *d, const char *text)
 void rb_doc_table(rb_doc *d, const char *const *header)
 {
     d->cols = 0;
+    d->cmd = SIZE_MAX;
     while (header[d->cols])
         d->cols++;
     if (d->fmt == RB_HTML) {
@@ -182,16 +185,9 @@ void rb_doc_table(rb_doc *d, const char *const *header)
     fputc('\n', d->f);
 }
 
-/* Does `c` hold a bar in code (between backquotes): a command to type? */
-static bool bar_in_code(const char *c)
+void rb_doc_commands(rb_doc *d, size_t col)
 {
-    bool code = false;
-    for (; *c; c++)
-        if (*c == '`')
-            code = !code;
-        else if (*c == '|' && code)
-            return true;
-    return false;
+    d->cmd = col;
 }
 
 /* Keep cell `c` to follow the table (Markdown): false without memory (the
@@ -218,7 +214,7 @@ void rb_doc_row(rb_doc *d, const char *const *cells)
             fputs(!strcmp(c, "☐") ? "<td class=\"box\">" : "<td>", d->f);
             put(d, c);
             fputs("</td>", d->f);
-        } else if (bar_in_code(c) && move(d, c)) {
+        } else if (i == d->cmd && strchr(c, '|') && move(d, c)) {
             /* A bar in a cell is escaped, and on paper the escape is what
              * is read — and in a command, typed: such a cell says where its
              * text is, and the text follows the table, as it is. */
@@ -239,11 +235,11 @@ void rb_doc_row(rb_doc *d, const char *const *cells)
 void rb_doc_table_end(rb_doc *d)
 {
     d->cols = 0;
+    d->cmd = SIZE_MAX;
     fputs(d->fmt == RB_HTML ? "</table>\n" : "\n", d->f);
     for (size_t i = 0; i < d->nmoved; i++) {
-        fprintf(d->f, "[%zu] ", i + 1);
-        put(d, d->moved[i]);
-        fputs("\n\n", d->f);
+        fprintf(d->f, "[%zu]\n\n", i + 1);
+        rb_doc_code(d, d->moved[i]);
         free(d->moved[i]);
     }
     free(d->moved);
@@ -254,10 +250,10 @@ void rb_doc_table_end(rb_doc *d)
 char *rb_doc_finish(rb_doc *d)
 {
     char *t;
-    if (d->fmt == RB_HTML)
-        fputs("</body></html>\n", d->f);
     if (d->cols)
         rb_doc_table_end(d); /* a table left open: closed, its moved cells after it */
+    if (d->fmt == RB_HTML)
+        fputs("</body></html>\n", d->f);
     fclose(d->f);
     t = d->text;
     free(d);

@@ -32,6 +32,11 @@ void rb_html_prose(FILE *f, const char *s);
 /* A table: the header cells, then rows of as many cells (NULL-terminated lists). */
 void rb_doc_table(rb_doc *d, const char *const *header);
 void rb_doc_row(rb_doc *d, const char *const *cells);
+/* Column `col` of the open table holds commands to type: in Markdown a
+ * cell there with a bar, which a table escapes (and on paper the escape is
+ * what is read and typed), says where it is, and follows the table as a
+ * block to copy. Until the table ends. */
+void rb_doc_commands(rb_doc *d, size_t col);
 void rb_doc_table_end(rb_doc *d);
 /* Finish and return the text (malloc'd); frees `d`. */
 char *rb_doc_finish(rb_doc *d);

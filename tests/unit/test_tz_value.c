@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -40,6 +41,12 @@ static void test_zones(void **unused)
     in_zone("IST-5:30", "IST-5:30");
     in_zone("EST5", "EST5");
     in_zone("<+0545>-5:45", "<+0545>-5:45");
+    /* A zone by its name: its rule, seasons and all (where the machine has
+     * the zone's file). */
+    if (access("/usr/share/zoneinfo/America/New_York", R_OK) == 0)
+        in_zone("America/New_York", "EST5EDT,M3.2.0,M11.1.0");
+    if (access("/usr/share/zoneinfo/Asia/Tokyo", R_OK) == 0)
+        in_zone(":Asia/Tokyo", "JST-9");
 }
 
 int main(void)
