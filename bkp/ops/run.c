@@ -163,7 +163,7 @@ static void hook_detail(const pol_hook *h, const char *which, const bkp_hook_res
     ops_run_outcome was = *o;
     o->hook = h->command;
     snprintf(o->hook_output, sizeof(o->hook_output), "%s", hr->tail);
-    /* Its cause: how it ended (with what it said: ops_run_cause_said). */
+    /* Its cause: how it ended, never what it printed (run.h). */
     snprintf(o->cause, sizeof(o->cause), "%s-hook:%d:%d:%d", which, rc, hr->exit_code, hr->signal);
     if (rc == -ETIMEDOUT)
         DETAIL(o, N_("%s hook killed after %llds (timeout)"), which, (long long)h->timeout);
