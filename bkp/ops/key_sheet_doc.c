@@ -146,16 +146,17 @@ static void put_steps(doc *d, const bkp_sheet *s)
                  "public key that signs the audit log.");
     steps[3] = _("Each line ends in two check characters: when the sheet is typed back, a mistake "
                  "is reported with the number of its line. The QR code holds the same text.");
-    steps[4] = s->kind == BKP_SHEET_PAPER
-                   ? _("To use it, give it to bkp where it asks for the passphrase: typed into a "
-                       "file as printed, `--key-from FILE` (`bkp restore emr:latest /srv/restore "
-                       "--from /mnt/usb --key-from sheet.md`), or typed at the terminal line by "
-                       "line, `--key-from -`.")
-                   : _("To use the shares, give them to bkp where it asks for the passphrase: "
-                       "each typed into a file as printed, one `--key-from FILE` for each (`bkp "
-                       "restore emr:latest /srv/restore --from /mnt/usb --key-from share-1.md "
-                       "--key-from share-3.md …`), or typed at the terminal, `--key-from -`, "
-                       "which asks for each.");
+    steps[4] =
+        s->kind == BKP_SHEET_PAPER
+            ? _("To use it, give it to bkp where it asks for the passphrase: typed into a "
+                "file as printed, `--key-from FILE` (`bkp restore DATASET:latest /srv/restore "
+                "--from /mnt/usb --key-from sheet.md`), or typed at the terminal line by "
+                "line, `--key-from -`.")
+            : _("To use the shares, give them to bkp where it asks for the passphrase: "
+                "each typed into a file as printed, one `--key-from FILE` for each (`bkp "
+                "restore DATASET:latest /srv/restore --from /mnt/usb --key-from share-1.md "
+                "--key-from share-3.md …`), or typed at the terminal, `--key-from -`, "
+                "which asks for each.");
     steps[5] =
         _("Write on its envelope where it is kept and who may open it. Printing it is in the "
           "audit log.");
