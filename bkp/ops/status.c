@@ -339,7 +339,7 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
         return false;
     for (size_t i = 0; i < p->nmedia; i++) {
         rst_medium *m = &st->media[st->nmedia++];
-        *m = (rst_medium){.type = p->media[i].type};
+        *m = (rst_medium){.type = p->media[i].type, .online = !p->media[i].offline};
         if (ops_medium_foreign(r, &p->media[i], m->other_repository) &&
             !copy_str(&m->path, p->media[i].path))
             return false;

@@ -206,6 +206,10 @@ static json_t *media_json(const rst_status *s)
             json_decref(o);
             o = NULL;
         }
+        if (o && m->online && json_object_set_new(o, "online", json_true())) {
+            json_decref(o);
+            o = NULL;
+        }
         if (o && m->has_free &&
             (json_object_set_new(o, "free_after", json_integer((json_int_t)m->free_after)) ||
              json_object_set_new(o, "wrote", json_integer((json_int_t)m->wrote)))) {
@@ -516,6 +520,7 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
         m->bytes =
             (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = bkp_jin_time(p, o, "last_write");
+        m->online = bkp_jin_flag(p, o, "online");
         bkp_jin_text(p, o, "other_repository", m->other_repository, sizeof(m->other_repository));
         if (m->other_repository[0])
             m->path = bkp_jin_str(p, o, "path");

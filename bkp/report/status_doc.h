@@ -188,6 +188,9 @@ typedef struct rst_medium {
      * said) and what a rotation to it copies ("wrote", ops_rotate_next_copy). */
     bool has_free;
     uint64_t free_after, wrote;
+    /* The policy keeps it on-line (a NAS, a bucket: nobody takes it away;
+     * "online": true, absent otherwise). */
+    bool online;
     /* Off-line, and a disk of another repository is at its path
      * ("other_repository", that repository's UUID; "" none), `path`. */
     char other_repository[37];

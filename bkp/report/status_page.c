@@ -380,6 +380,12 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
                 _("A copy to %s is running: leave it connected until the system officer says "
                   "it is done."),
                 m->medium);
+        } else if (m->online) { /* a NAS, a bucket: nobody takes it away */
+            open_tag(f, "li class=\"todo late\"", "data-unfinished", m->medium);
+            say(f,
+                _("The last copy to %s did not finish: it does not hold the newest backups. Ask "
+                  "the system officer to look at it today (`bkp status` says why)."),
+                m->medium);
         } else {
             open_tag(f, "li class=\"todo late\"", "data-unfinished", m->medium);
             say(f,

@@ -283,6 +283,15 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 run_any "$BKP" status --policy "$QPOL"
 output_has "nas: its last rotation" "a NAS away should stand in the status"
 output_has "no medium at" "the status should say why the NAS copy failed"
+# The page asks the clerk for the system officer today, not to copy to it
+# "before it is taken away": nobody takes a NAS away.
+run_any "$BKP" status --policy "$QPOL" --format html -o "$WORK/quiet/page.html"
+grep -q 'data-unfinished="nas">The last copy to nas did not finish.*look at it today' "$WORK/quiet/page.html" ||
+    flunk "the page should ask for the NAS to be looked at: $(grep -o 'data-unfinished[^<]*' "$WORK/quiet/page.html")"
+grep -q 'before it is taken away' "$WORK/quiet/page.html" && flunk "the page asks to keep a NAS until a copy"
+run_any "$BKP" status --policy "$QPOL" --json
+jq -e '.media[] | select(.medium == "nas") | .online' <<<"$OUT" >/dev/null ||
+    flunk "status --json should say the NAS is kept on-line: $OUT"
 mv "$WORK/quiet/nas.away" "$WORK/quiet/nas"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("copy-online") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
