@@ -48,30 +48,33 @@ int64_t bkp_lock_day(void)
 }
 #endif
 
-/* The rule of zone file `path` (TZif version 2 or later ends with it on a
- * line of its own: "EST5EDT,M3.2.0,M11.1.0"), into `out`; false when it
- * has none that reads as one. */
+bool bkp_tz_rule_parse(const char *buf, size_t len, char *out, size_t n)
+{
+    if (len < 6 || memcmp(buf, "TZif", 4) || buf[4] < '2' || buf[len - 1] != '\n')
+        return false;
+    size_t at = len - 1; /* the footer: after the newline before the last */
+    while (at > 0 && buf[at - 1] != '\n')
+        at--;
+    size_t rule = len - 1 - at;
+    if (!at || !rule || rule >= n || rule > 64)
+        return false;
+    for (size_t i = at; i < len - 1; i++)
+        if (buf[i] <= ' ' || buf[i] > '~')
+            return false;
+    memcpy(out, buf + at, rule);
+    out[rule] = '\0';
+    return true;
+}
+
+/* The rule of zone file `path`, into `out`; false when it has none. */
 static bool zone_rule(const char *path, char *out, size_t n)
 {
     char buf[1 << 16];
     FILE *f = fopen(path, "rb");
-    size_t len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    size_t len = f ? fread(buf, 1, sizeof(buf), f) : 0;
     if (f)
         fclose(f);
-    if (len < 6 || memcmp(buf, "TZif", 4) || buf[4] < '2' || buf[len - 1] != '\n')
-        return false;
-    buf[len - 1] = '\0';
-    size_t at = len - 1; /* the footer: after the newline before the last */
-    while (at > 0 && buf[at - 1] != '\n')
-        at--;
-    const char *rule = buf + at;
-    if (!at || !*rule || strlen(rule) >= n || strlen(rule) > 64)
-        return false;
-    for (const char *c = rule; *c; c++)
-        if (*c <= ' ' || *c > '~')
-            return false;
-    snprintf(out, n, "%s", rule);
-    return true;
+    return bkp_tz_rule_parse(buf, len, out, n);
 }
 
 const char *bkp_tz_value(char *out, size_t n, time_t t)

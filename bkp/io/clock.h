@@ -43,5 +43,9 @@ const char *bkp_local_time(char *out, size_t n, time_t t, const char *none);
  * else the offset at `t` ("<+0530>-5:30"). For a paper that tells a new
  * machine to show its times. */
 const char *bkp_tz_value(char *out, size_t n, time_t t);
+/* The rule a zone file's `len` bytes end with (TZif version 2 or later: a
+ * last line such as "EST5EDT,M3.2.0,M11.1.0", printable, at most 64
+ * bytes) into `out` (`n` bytes); false when they hold none. */
+bool bkp_tz_rule_parse(const char *buf, size_t len, char *out, size_t n);
 
 #endif

@@ -49,8 +49,26 @@ static void test_zones(void **unused)
         in_zone(":Asia/Tokyo", "JST-9");
 }
 
+/* The rule at a zone file's end: only a version 2 file's last line, whole,
+ * printable, with room for it. */
+static void test_rule(void **unused)
+{
+    (void)unused;
+    char out[64];
+    static const char v2[] = "TZif2\0\1binary\nEST5EDT,M3.2.0,M11.1.0\n";
+    assert_true(bkp_tz_rule_parse(v2, sizeof(v2) - 1, out, sizeof(out)));
+    assert_string_equal(out, "EST5EDT,M3.2.0,M11.1.0");
+    assert_false(bkp_tz_rule_parse(v2, sizeof(v2) - 1, out, 10)); /* no room */
+    static const char v1[] = "TZif\0\0\nJST-9\n", spaced[] = "TZif2\nJST -9\n",
+                      cut[] = "TZif2\nJST-9";
+    assert_false(bkp_tz_rule_parse(v1, sizeof(v1) - 1, out, sizeof(out)));
+    assert_false(bkp_tz_rule_parse(spaced, sizeof(spaced) - 1, out, sizeof(out)));
+    assert_false(bkp_tz_rule_parse(cut, sizeof(cut) - 1, out, sizeof(out)));
+    assert_false(bkp_tz_rule_parse("", 0, out, sizeof(out)));
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_zones)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_zones), cmocka_unit_test(test_rule)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
