@@ -172,7 +172,7 @@ static int prune_after(cli *c, const ops_run_in *in, bkp_log_scope **words)
  * writing) waits for the next run, and is told all the same (never a
  * prune kept from running for good unsaid); its words with it. True when
  * it failed. */
-static bool alert_prune(cli *c, const ops_run_in *in, int pex, bkp_log_scope *words, ops_alerts *al)
+static bool alert_prune(const ops_run_in *in, int pex, bkp_log_scope *words, ops_alerts *al)
 {
     char cause[32];
     bool bad = pex > 0;
@@ -192,8 +192,7 @@ static bool alert_prune(cli *c, const ops_run_in *in, int pex, bkp_log_scope *wo
                      "prune` to see why and retry"));
     if (bad)
         ops_alert_cause(al, "prune", cause);
-    ops_run_words_end(words,
-                      bad && ops_alert_told(c->r, in->policy, "prune", "failed", cause, bkp_now()));
+    ops_run_words_end(words, bad && ops_run_failed_as_told(in, "prune", cause));
     return bad;
 }
 
@@ -211,7 +210,7 @@ static bool after_backups(cli *c, const ops_run_in *in, const ops_run_result *re
      * the media, the verdicts and the key-recovery drill (the rest it said
      * as it went). */
     size_t own = al.n;
-    failed |= alert_prune(c, in, pex, prune_words, &al);
+    failed |= alert_prune(in, pex, prune_words, &al);
     ops_run_alert_media(in, &al);
     ops_status_log log;
     rst_status status;

@@ -161,12 +161,27 @@ static int64_t remind_of(const pol_policy *policy)
     return policy ? policy->notify.remind_every : 86400;
 }
 
+/* Where the state lives: the repository's cache folder into `*cache`, and
+ * the file's path, both malloc'd (NULL without memory, both freed). */
+static char *state_path(bkp_repo *r, char **cache)
+{
+    char *path = NULL;
+    *cache = bkp_repo_subpath(r, "cache");
+    if (*cache && asprintf(&path, "%s/notify.json", *cache) < 0)
+        path = NULL;
+    if (!path) {
+        free(*cache);
+        *cache = NULL;
+    }
+    return path;
+}
+
 bool ops_alert_told(bkp_repo *r, const pol_policy *policy, const char *key, const char *state,
                     const char *cause, time_t now)
 {
-    char *cache = bkp_repo_subpath(r, "cache"), *path = NULL;
+    char *cache, *path = state_path(r, &cache);
     bool told = false;
-    if (cache && asprintf(&path, "%s/notify.json", cache) >= 0) {
+    if (path) {
         pol_notify_state s;
         load_state(path, &s);
         told = pol_notify_told(&s, &(pol_condition){.key = key, .state = state, .cause = cause},
@@ -205,10 +220,11 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                     int (*audit)(void *ctx, const bkp_audit_rec *rec), void *ctx)
 {
     const pol_notify *nt = policy ? &policy->notify : NULL;
-    char *cache = bkp_repo_subpath(r, "cache"), *path = NULL, host[256] = "localhost";
+    char *cache, *path = state_path(r, &cache), host[256] = "localhost";
     pol_event *events = calloc(a->n ? a->n : 1, sizeof(*events));
-    if (!events || !cache || asprintf(&path, "%s/notify.json", cache) < 0) {
+    if (!events || !path) {
         free(events);
+        free(path);
         free(cache);
         return -ENOMEM;
     }

@@ -178,6 +178,9 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
  * reminder prints them); then they are only in the journal. */
 bkp_log_scope *ops_run_words_begin(const ops_run_in *in);
 void ops_run_words_end(bkp_log_scope *words, bool told);
+/* whether condition `key` failed of `cause` as told before, with no
+ * reminder due (its words are no news: ops_run_words_end); */
+bool ops_run_failed_as_told(const ops_run_in *in, const char *key, const char *cause);
 /* whether outcome `o` failed as the alert of its backups told before, of
  * the same cause, with no reminder due (its words are no news); */
 bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o);

@@ -32,12 +32,17 @@ static bool backup_failed(const ops_run_outcome *o, char key[160])
     return o->failed && !(o->b.gen && o->b.suspicious && !o->hook);
 }
 
+bool ops_run_failed_as_told(const ops_run_in *in, const char *key, const char *cause)
+{
+    return ops_alert_told(in->repo, in->policy, key, "failed", cause, bkp_now());
+}
+
 bool ops_run_told_before(const ops_run_in *in, const ops_run_outcome *o)
 {
     char key[160];
     /* A seal as suspicious is news each time, whatever failed with it. */
     return !(o->b.gen && o->b.suspicious) && backup_failed(o, key) &&
-           ops_alert_told(in->repo, in->policy, key, "failed", o->cause, bkp_now());
+           ops_run_failed_as_told(in, key, o->cause);
 }
 
 /* The alert of `o`'s failed backup, condition `key`: `fmt`, a literal
@@ -203,8 +208,7 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
                   : N_("the on-line copies succeed again"));
     if (bad)
         ops_alert_cause(al, "copy-online", cause);
-    ops_run_words_end(words, bad && ops_alert_told(in->repo, in->policy, "copy-online", "failed",
-                                                   cause, bkp_now()));
+    ops_run_words_end(words, bad && ops_run_failed_as_told(in, "copy-online", cause));
     bool data;
     failed |= bad = ops_run_reread(in, &data);
     ops_alert(al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
