@@ -24,18 +24,33 @@ static int set_reread(bkp_media_entry *e, void *ctx)
     return rc;
 }
 
+/* The state of the samples of `target`: the primary's cache, or the
+ * registry entry of `medium` (checked when read, registry.h). */
+static int state_of(const bkp_repo *r, const bkp_repo *target, const char *medium,
+                    bkp_reread *state)
+{
+    bkp_media_entry *e = medium ? bkp_media_get(r, medium) : NULL;
+    *state = (bkp_reread){0};
+    int rc = !medium ? bkp_reread_load(target, state) : e ? bkp_reread_copy(&e->reread, state) : 0;
+    bkp_media_free(e);
+    return rc;
+}
+
+time_t bkp_reread_last(const bkp_repo *r, const bkp_repo *target, const char *medium)
+{
+    bkp_reread state;
+    time_t last = state_of(r, target, medium, &state) ? 0 : state.last_run;
+    bkp_reread_free(&state);
+    return last;
+}
+
 int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                    int64_t period, int workers, bkp_verify_result *res)
 {
-    bkp_media_entry *e = medium ? bkp_media_get(r, medium) : NULL;
-    bkp_reread state = {0};
-    /* A medium's entry is checked when read (registry.h). */
-    int rc = !medium ? bkp_reread_load(target, &state)
-             : e     ? bkp_reread_copy(&e->reread, &state)
-                     : 0;
+    bkp_reread state;
+    int rc = state_of(r, target, medium, &state);
     time_t now = bkp_now(), due = 0;
     size_t n = 0;
-    bkp_media_free(e);
     if (rc)
         return rc;
     if (pct < 0) {

@@ -10,6 +10,7 @@
 #define BKP_REREAD_SAMPLE_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "bkp/store/repo.h"
 #include "bkp/audit/verify.h"
@@ -25,5 +26,8 @@
  * problems counted in `res`; negative when it could not), `res` filled. */
 int bkp_reread_sample(const bkp_repo *r, const bkp_repo *target, const char *medium, double pct,
                       int64_t period, int workers, bkp_verify_result *res);
+/* When the last sample of `target` (as bkp_reread_sample's arguments)
+ * was taken: 0 never, or its state cannot be read (a sample is then due). */
+time_t bkp_reread_last(const bkp_repo *r, const bkp_repo *target, const char *medium);
 
 #endif

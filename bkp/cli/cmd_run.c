@@ -152,10 +152,13 @@ static void status_page(cli *c, const pol_policy *p, rst_status *st, int rc,
 
 /* Retention after the run, as `bkp prune` would (quietly off a terminal;
  * its words held when nobody watches, `*words`): its exit status, or -1
- * when no data set has a retention rule. */
-static int prune_after(cli *c, const ops_run_in *in, bkp_log_scope **words)
+ * when no data set has a retention rule, or the run sealed nothing and the
+ * last prune did not fail (ops_run_sealed: nothing new to apply it to). */
+static int prune_after(cli *c, const ops_run_in *in, const ops_run_result *res,
+                       bkp_log_scope **words)
 {
-    if (!ops_run_wants_prune(in->policy))
+    if (!ops_run_wants_prune(in->policy) ||
+        (!ops_run_sealed(res) && !ops_alert_stands(c->r, "prune")))
         return -1;
     bool json = c->json;
     c->json = false; /* the run's own JSON is the output */
@@ -353,7 +356,7 @@ int cmd_run(cli *c)
     }
     bool failed = ops_run_failed(&res);
     bkp_log_scope *prune_words = NULL;
-    int pex = prune_after(c, &in, &prune_words);
+    int pex = prune_after(c, &in, &res, &prune_words);
     in.now = bkp_now();
     failed |= after_backups(c, &in, &res, pex, prune_words);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -28,6 +28,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "bkp/audit/audit.h"
@@ -77,6 +78,7 @@ typedef struct ops_run_outcome {
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
     ops_run_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
+    uint32_t last_seq;   /* the highest sealed sequence number; 0: none */
     size_t generations;  /* sealed and not pruned, this run's included */
 } ops_run_outcome;
 
@@ -145,18 +147,28 @@ bool ops_run_failed(const ops_run_result *res);
 
 /* Whether any data set of the policy has a retention rule (prune after the run). */
 bool ops_run_wants_prune(const pol_policy *p);
+/* Whether the run sealed a generation. A run that sealed none does only
+ * what is due: the prune waits for a seal (or retries one that failed),
+ * an on-line disk is copied to when it lacks a generation or its rotation
+ * is due, the re-read samples a day after its last sample; so a quiet run
+ * every quarter of an hour adds nothing to the audit log. */
+bool ops_run_sealed(const ops_run_result *res);
 
 /* The copies to the on-line media the data sets of `res` name (off-line
- * media go by `bkp rotate`; a bucket when its rotation is due): true when
+ * media go by `bkp rotate`; a bucket when its rotation is due, a disk when
+ * it lacks a generation or is due): true when
  * one failed, and which, as the cause of the failure ("nas:1,cloud:4":
  * each medium and how its copy ended) into `cause` (`n` bytes, ""). */
 bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n);
 
 /* The rolling re-read: a sample of the packs of the primary and of every
- * on-line disk, recorded in the audit log: true when one found a problem
- * or could not be recorded (said); `*data` whether a problem was more than
- * the audit log's (bkp_verify_result.log_problems). */
-bool ops_run_reread(const ops_run_in *in, bool *data);
+ * on-line disk, each when due (after a run that `sealed` a generation, or
+ * OPS_REREAD_PACE after its last sample), recorded in the audit log: true
+ * when one found a problem or could not be recorded (said); `*ran` whether
+ * any sample was taken; `*data` whether a problem was more than the audit
+ * log's (bkp_verify_result.log_problems). */
+#define OPS_REREAD_PACE 86400
+bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data);
 
 /* The drills the policy schedules that are due, unattended: true when one
  * failed (said). */

@@ -25,6 +25,38 @@ static bool wanted(const ops_run_result *res, const char *name)
     return false;
 }
 
+bool ops_run_sealed(const ops_run_result *res)
+{
+    for (size_t i = 0; i < res->n; i++)
+        if (res->v[i].b.gen)
+            return true;
+    return false;
+}
+
+/* Whether on-line disk `pm` lacks a generation: the newest of a data set it
+ * takes is not among those its registry entry says it holds (a copy that
+ * failed since, or was never made, included). One the rotation passes over
+ * (a suspicious one) keeps it lacking: the rotation then says so at every
+ * run, as before. */
+static bool holds(const bkp_media_entry *e, const char *dataset, uint32_t seq)
+{
+    for (size_t k = 0; e && e->held_known && k < e->n_held; k++)
+        if (e->held[k].seq == seq && !strcmp(e->held[k].dataset, dataset))
+            return true;
+    return false;
+}
+
+static bool behind(const ops_run_in *in, const ops_run_result *res, const pol_medium *pm)
+{
+    bkp_media_entry *e = bkp_media_get(in->repo, pm->name);
+    bool lacks = false;
+    for (size_t i = 0; i < res->n && !lacks; i++)
+        lacks = pol_dataset_copies_to(res->order[i], pm->name) && res->v[i].last_seq &&
+                !holds(e, res->order[i]->name, res->v[i].last_seq);
+    bkp_media_free(e);
+    return lacks;
+}
+
 bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n)
 {
     const pol_policy *p = in->policy;
@@ -33,10 +65,17 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *
         const pol_medium *pm = &p->media[k];
         if (!wanted(res, pm->name) || pol_type_write_once(pm->type) || pm->offline)
             continue;
-        /* A bucket is written when its rotation is due, not at every run. */
+        /* A bucket is written when its rotation is due, not at every run; a
+         * disk when it lacks a generation or its rotation is due: a run
+         * that finds it holding every one records nothing. */
         bool bucket = pol_medium_bucket(pm) != NULL;
-        if (bucket && in->io->medium_due(in->io->ctx, pm->name) > in->now)
+        time_t due = in->io->medium_due(in->io->ctx, pm->name);
+        if (bucket && due > in->now)
             continue;
+        if (!bucket && !(due && due <= in->now) && !behind(in, res, pm)) {
+            bkp_debug("%s holds every generation it takes and is not due: not copied", pm->name);
+            continue;
+        }
         int ex = in->io->copy(in->io->ctx, pm);
         if (ex) {
             bkp_strappend(cause, n, "%s%s:%d", *cause ? "," : "", pm->name, ex);
@@ -94,20 +133,40 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
     return failed;
 }
 
+/* Whether the sample of `target` is due: after a seal, or a day after the
+ * last (the period, when shorter). Each sample reads the share of the
+ * packs the time since the last is of the period, so fewer samples read
+ * as much in all. */
+static bool sample_due(const ops_run_in *in, bool sealed, const bkp_repo *target,
+                       const char *medium)
+{
+    int64_t pace =
+        in->policy->reread_every < OPS_REREAD_PACE ? in->policy->reread_every : OPS_REREAD_PACE;
+    time_t last = sealed ? 0 : bkp_reread_last(in->repo, target, medium);
+    return !last || in->now < last || in->now - last >= pace;
+}
+
 /* Each pack of the repository and of every on-line disk is re-read within
  * the policy's `verify: reread_every` (30 days by default). */
-bool ops_run_reread(const ops_run_in *in, bool *data)
+bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data)
 {
     const pol_policy *p = in->policy;
-    *data = false;
-    bool failed = reread_one(in, in->repo, NULL, data);
+    bool failed = false;
+    *data = *ran = false;
+    if (sample_due(in, sealed, in->repo, NULL)) {
+        failed |= reread_one(in, in->repo, NULL, data);
+        *ran = true;
+    }
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         bkp_repo *copy = NULL;
         if (!pol_medium_online(pm))
             continue;
-        if (!in->io->open_online(in->io->ctx, pm, &copy) && copy)
+        if (!in->io->open_online(in->io->ctx, pm, &copy) && copy &&
+            sample_due(in, sealed, copy, pm->name)) {
             failed |= reread_one(in, copy, pm->name, data);
+            *ran = true;
+        }
         bkp_repo_free(copy);
     }
     return failed;

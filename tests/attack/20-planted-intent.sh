@@ -96,7 +96,7 @@ output_has "not a valid prune intent" "verify --media must report the planted in
 write_policy false
 objects "$COPY" >"$WORK/before-run"
 echo "more" >"$D/c.txt"
-"$BKP" run --policy "$POL" >"$WORK/.out" 2>"$WORK/.err" && CODE=0 || CODE=$?
+"$BKP" run --policy "$POL" --force >"$WORK/.out" 2>"$WORK/.err" && CODE=0 || CODE=$?
 OUT=$(cat "$WORK/.out") ERR=$(cat "$WORK/.err")
 not_signal "run"
 kept_all "$WORK/before-run" "run"

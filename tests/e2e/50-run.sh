@@ -296,5 +296,16 @@ mv "$WORK/quiet/nas.away" "$WORK/quiet/nas"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
 jq -e 'has("copy-online") | not' "$WORK/quiet/repo/cache/notify.json" >/dev/null ||
     flunk "the NAS back should clear its alert: $(cat "$WORK/quiet/repo/cache/notify.json")"
+# A quiet run (nothing due, the NAS holding every generation, the re-read
+# sampled a moment ago) adds nothing to the audit log: at every quarter of
+# an hour it would bury the nights' records. (No schedule: the reminder's
+# clock above left a generation in the future, which makes any due.)
+sed -i '/    schedule: hourly/d' "$QPOL"
+check_exit 0 "$BKP" run --policy "$QPOL" || true # the policy's change is recorded
+records=$(wc -l <"$WORK/quiet/repo/audit/log.jsonl")
+check_exit 0 "$BKP" run --policy "$QPOL" || true
+[ -z "$OUT$ERR" ] || flunk "a quiet run printed: $OUT$ERR"
+[ "$(wc -l <"$WORK/quiet/repo/audit/log.jsonl")" = "$records" ] ||
+    flunk "a quiet run added records: $(tail -n +$((records + 1)) "$WORK/quiet/repo/audit/log.jsonl" | jq -c "{op,dataset,medium,outcome}")"
 
 finish

@@ -5,7 +5,8 @@
  * due) and runs no drill (its record is there); a failing before hook fails
  * its data set alone, the other is sealed; the copies go to the on-line
  * disk the data sets name, never to the off-line one; the failure is a
- * condition told once, not again at the next run. Data sets of different
+ * condition told once, not again at the next run; a run that seals
+ * nothing copies, and re-reads, only what is due. Data sets of different
  * sources are captured side by side, at most `parallel` at once and one
  * per source, into one repository that verifies whole afterwards.
  */
@@ -224,6 +225,97 @@ static void test_priority_then_not_due(void **state)
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
     assert_int_equal(generations(&x, "scans"), 1);
+    ops_repo_free(&x.f);
+}
+
+/* The registry says nas holds generation `ctx` (NULL: nothing). */
+static int put_held(bkp_media_entry *e, void *ctx)
+{
+    const bkp_gen *g = ctx;
+    bkp_media_held held = {.seq = g ? g->seq : 0};
+    if (g) {
+        snprintf(held.dataset, sizeof(held.dataset), "%s", g->dataset);
+        snprintf(held.uuid, sizeof(held.uuid), "%s", g->uuid);
+        bkp_iso_time(held.finished, sizeof(held.finished), g->finished);
+    }
+    return bkp_media_entry_set_held(e, &held, g ? 1 : 0);
+}
+
+/* How many records the audit log of `x` holds. */
+static size_t records(fixture *x)
+{
+    char *path = bkp_audit_path(x->f.r);
+    FILE *f = path ? fopen(path, "r") : NULL;
+    size_t n = 0;
+    for (int ch; f && (ch = getc(f)) != EOF;)
+        n += ch == '\n';
+    if (f)
+        fclose(f);
+    free(path);
+    return n;
+}
+
+static time_t due_now(void *ctx, const char *name)
+{
+    (void)name;
+    return ((fixture *)ctx)->in.now;
+}
+
+/* A run that seals nothing does only what is due, so that a quiet run at
+ * every quarter of an hour adds nothing to the audit log: an on-line disk
+ * that holds the newest generation of each data set it takes is copied to
+ * only when its rotation is due; the re-read samples after a seal, or a
+ * day after its last sample. */
+static void test_quiet_run_does_what_is_due(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    char cause[64] = "";
+    bool ran, data;
+    (void)state;
+    first_run(&x, "", &res);
+    assert_true(ops_run_sealed(&res));
+    assert_int_equal(res.v[1].last_seq, 1);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_int_equal(x.ncopied, 1);
+    /* The stub's copy says nothing of what nas holds: it lacks scans:1. */
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_int_equal(x.ncopied, 2);
+    assert_false(ops_run_reread(&x.in, true, &ran, &data));
+    assert_true(ran);
+    /* The next run, nothing due: nas holds scans:1, so it is not copied. */
+    assert_int_equal(bkp_media_update(x.f.r, "nas", put_held, res.v[1].b.gen), 0);
+    ops_run_result_free(&res);
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    assert_false(ops_run_sealed(&res));
+    assert_int_equal(res.v[1].last_seq, 1);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_int_equal(x.ncopied, 2);
+    /* Its rotation due: copied (a run a day keeps its record). */
+    x.io.medium_due = due_now;
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_int_equal(x.ncopied, 3);
+    x.io.medium_due = never_due;
+    /* It holds nothing (a copy that failed after a prune): copied. */
+    assert_int_equal(bkp_media_update(x.f.r, "nas", put_held, NULL), 0);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_int_equal(x.ncopied, 4);
+    /* The re-read sampled a moment ago: not again, nothing recorded, until
+     * a day has passed. */
+    size_t before = records(&x);
+    assert_false(ops_run_reread(&x.in, false, &ran, &data));
+    assert_false(ran);
+    assert_int_equal(records(&x), before);
+    time_t was = x.in.now;
+    x.in.now = x.now + OPS_REREAD_PACE - 60;
+    assert_false(ops_run_reread(&x.in, false, &ran, &data));
+    assert_false(ran);
+    x.in.now = x.now + OPS_REREAD_PACE + 60;
+    assert_false(ops_run_reread(&x.in, false, &ran, &data));
+    assert_true(ran);
+    assert_int_equal(records(&x), before + 1);
+    x.in.now = was;
+    ops_run_result_free(&res);
     ops_repo_free(&x.f);
 }
 
@@ -590,6 +682,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priority_then_not_due),
+        cmocka_unit_test(test_quiet_run_does_what_is_due),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
