@@ -217,6 +217,7 @@ static void finish(ops_rotation *t)
                         .at = o->step,
                         .where = in->path,
                         .began = t->began,
+                        .alike = t->alike,
                         .pruned_first = o->pruned_first,
                         .has_free = o->has_free,
                         .free_after = o->free_after,
@@ -263,9 +264,14 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
          * run, nobody watching: one that failed before its copy began (a
          * NAS not mounted) is noted as an attempt that failed, so that the
          * status says it, with why — unless another rotation's is open,
-         * or holds the medium now (-EBUSY: its own attempt stands). */
-        if (!t.began && out->rc && out->rc != -EBUSY && in->pm && !in->pm->offline)
+         * or holds the medium now (-EBUSY: its own attempt stands). Its
+         * record is appended once while it fails alike, not at each run
+         * that finds it away. */
+        if (!t.began && out->rc && out->rc != -EBUSY && in->pm && !in->pm->offline) {
+            t.alike =
+                ops_rotate_failed_alike(in->primary, in->medium, out->step, out->rc, in->path);
             t.began = ops_rotate_begin(in->primary, in->medium, true);
+        }
         finish(&t);
     }
     if (drv->release)

@@ -32,6 +32,7 @@ typedef struct ops_rotation {
     const ops_medium_driver *drv;
     void *d;      /* the driver's own state: `drv->size` bytes, zeroed */
     time_t began; /* when its copy began (ops_rotate_begin), 0: it did not */
+    bool alike;   /* it failed before its copy as the last attempt did (rotate_finish.h) */
 } ops_rotation;
 
 struct ops_medium_driver {

@@ -228,6 +228,17 @@ void ops_rotate_why_ja(ops_rotate_step at, int rc, const char *where, char *buf,
     bkp_i18n_end(&saved);
 }
 
+bool ops_rotate_failed_alike(const bkp_repo *primary, const char *medium, ops_rotate_step at,
+                             int rc, const char *where)
+{
+    char why[sizeof(((bkp_media_attempt *)0)->why)];
+    bkp_media_entry *e = bkp_media_get(primary, medium);
+    (void)ops_rotate_why(at, rc, where, why, sizeof(why));
+    bool alike = e && e->attempt.failed && e->attempt.ended && !strcmp(e->attempt.why, why);
+    bkp_media_free(e);
+    return alike;
+}
+
 /* Note the first failure (`rc` non-zero) at `step`. */
 static void fail(int *first, ops_rotate_step *step, ops_rotate_step at, int rc)
 {
@@ -286,8 +297,10 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
     bool refused = e->rc && ops_rotate_why(e->at, e->rc, e->where, why, sizeof(why));
     if (e->rc)
         ops_rotate_why_ja(e->at, e->rc, e->where, why_ja, sizeof(why_ja));
-    rc = ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL,
-                           e->rc ? why_ja : NULL, refused, e->pick, e->np, &e->fig);
+    rc = e->alike && e->rc
+             ? 0
+             : ops_rotate_record(e->primary, e->medium, e->rc != 0, e->rc ? why : NULL,
+                                 e->rc ? why_ja : NULL, refused, e->pick, e->np, &e->fig);
     bool said_ok = !e->rc && !rc;
     fail(&first, step, OPS_ROTATE_RECORD, rc ? -EIO : 0);
     if (e->took && !e->rc && !first && e->before_pins)
@@ -296,7 +309,7 @@ int ops_rotate_finish(const ops_rotate_end *e, ops_rotate_step *step, bool *wrot
      * are there, counts as written (and says what it holds). */
     note_ctx n = {.s = &e->note,
                   .wrote = e->took && !e->rc && !first,
-                  .recorded = !rc,
+                  .recorded = !rc && !e->alike,
                   .kit = e->fig.kit_sha256[0] ? e->fig.kit_sha256 : NULL,
                   .began = e->began,
                   .why = why,

@@ -87,6 +87,11 @@ typedef struct ops_rotate_end {
     ops_rotate_seen note;
     time_t began;      /* when its copy began (ops_rotate_begin), 0: it did not */
     bool pruned_first; /* the medium's retention was applied before the copy */
+    /* A failure before the copy alike its medium's last attempt's (the same
+     * why: ops_rotate_failed_alike): the attempt is noted in the registry,
+     * the record not appended again — the log says when it began, the
+     * alerts once, and a copy that succeeds again when it ended. */
+    bool alike;
 } ops_rotate_end;
 
 /* Note in the registry entry of `medium` that a rotation to it begins to
@@ -97,6 +102,12 @@ typedef struct ops_rotate_end {
  * began to copy, noted so that its failure is known — never over another
  * rotation's attempt that is still copying (its process alive). */
 time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early);
+/* Whether the last attempt noted for `medium` failed, ended, with the words
+ * a rotation stopped at `at` with `rc` (at `where`) would have now: an
+ * on-line medium the nightly run finds away at every run is recorded once,
+ * until it fails otherwise or is written. */
+bool ops_rotate_failed_alike(const bkp_repo *primary, const char *medium, ops_rotate_step at,
+                             int rc, const char *where);
 /* Why a rotation stopped at `at` with `rc`, in English as its audit record
  * keeps it (the words a person saw, without what only the terminal needs),
  * into `buf`; true when it stopped before it wrote anything on the medium

@@ -278,8 +278,12 @@ mv "$WORK/quiet/nas" "$WORK/quiet/nas.away"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 [ "$(grep -c 'no medium is at' <<<"$ERR")" = 1 ] || flunk "the NAS away should be said once in the run: $ERR"
 output_has "copying to an on-line medium failed"
+rotations=$(grep -c '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl")
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 [ -z "$OUT$ERR" ] || flunk "the NAS still away was said again: $ERR"
+# Nor recorded again: the log says when it began, and when it ends.
+[ "$(grep -c '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl")" = "$rotations" ] ||
+    flunk "the NAS still away was recorded again: $(grep '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl" | tail -2)"
 run_any "$BKP" status --policy "$QPOL"
 output_has "nas: its last rotation" "a NAS away should stand in the status"
 output_has "no medium at" "the status should say why the NAS copy failed"
