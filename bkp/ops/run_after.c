@@ -33,11 +33,7 @@ bool ops_run_sealed(const ops_run_result *res)
     return false;
 }
 
-/* Whether on-line disk `pm` lacks a generation: the newest of a data set it
- * takes is not among those its registry entry says it holds (a copy that
- * failed since, or was never made, included). One the rotation passes over
- * (a suspicious one) keeps it lacking: the rotation then says so at every
- * run, as before. */
+/* Whether registry entry `e` (may be NULL) says its medium holds DATASET:SEQ. */
 static bool holds(const bkp_media_entry *e, const char *dataset, uint32_t seq)
 {
     for (size_t k = 0; e && e->held_known && k < e->n_held; k++)
@@ -46,6 +42,11 @@ static bool holds(const bkp_media_entry *e, const char *dataset, uint32_t seq)
     return false;
 }
 
+/* Whether on-line disk `pm` lacks a generation: the newest of a data set it
+ * takes is not among those its registry entry says it holds (a copy that
+ * failed since, or was never made, included). One the rotation passes over
+ * (a suspicious one) keeps it lacking: the rotation then says so at every
+ * run, as before. */
 static bool behind(const ops_run_in *in, const ops_run_result *res, const pol_medium *pm)
 {
     bkp_media_entry *e = bkp_media_get(in->repo, pm->name);
