@@ -129,7 +129,8 @@ int cli_prune(cli *c, const bkp_lock *self)
                        .log = c->r,
                        .policy = c->policy,
                        .dry_run = c->dry_run,
-                       .recompress = c->recompress};
+                       .recompress = c->recompress,
+                       .changes_only = c->lock == CLI_LOCK_CYCLE}; /* bkp run's, at every run */
     ops_prune_out o;
     rc = ops_prune_apply(&in, &o);
     cli_prune_print(c, &o, rc, NULL);

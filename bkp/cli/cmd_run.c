@@ -21,6 +21,7 @@
 #include "bkp/cli/cli.h"
 #include "bkp/io/log.h"
 #include "bkp/ops/medium_check.h"
+#include "bkp/ops/rotate.h"
 #include "bkp/ops/run.h"
 #include "bkp/io/text.h"
 #include "policies/compliance.h"
@@ -105,6 +106,37 @@ static int io_copy(void *ctx, const pol_medium *pm)
     return ex;
 }
 
+/* Whether the rotation to on-line disk `pm` would copy or delete, by its
+ * plan (a dry run: it writes nothing, reads the medium's records), saying
+ * nothing: the copy that follows says what there is to say. */
+static int io_lacks(void *ctx, const pol_medium *pm)
+{
+    cli *c = ctx;
+    cli_medium m;
+    ops_rotate_out o = {0};
+    int rc = -ENOENT;
+    bkp_log_scope *hush = bkp_log_scope_new(NULL, NULL), *was = bkp_log_scope_enter(hush);
+    if (hush && !cli_medium_find(c, pm->name, &m)) {
+        ops_rotate_in in = {.primary = c->r,
+                            .policy = c->policy,
+                            .medium = m.name,
+                            .pm = m.pm,
+                            .path = m.path,
+                            .entry = m.entry,
+                            .workers = c->workers,
+                            .dry_run = true,
+                            .unsized = true};
+        rc = pol_medium_type_named(m.type, &in.type) ? -EINVAL : ops_rotate(&in, &o);
+        if (!rc)
+            rc = ops_rotate_plan_acts(&o.plan);
+        ops_rotate_out_clear(&o);
+        cli_medium_clear(&m);
+    }
+    bkp_log_scope_enter(was);
+    bkp_log_scope_close(hush, false);
+    return rc;
+}
+
 /* The copy on on-line disk `pm` when its label is there, read-only. A disk
  * not there is passed over quietly: its copy said so. */
 static int io_open_online(void *ctx, const pol_medium *pm, bkp_repo **out)
@@ -152,13 +184,10 @@ static void status_page(cli *c, const pol_policy *p, rst_status *st, int rc,
 
 /* Retention after the run, as `bkp prune` would (quietly off a terminal;
  * its words held when nobody watches, `*words`): its exit status, or -1
- * when no data set has a retention rule, or the run sealed nothing and the
- * last prune did not fail (ops_run_sealed: nothing new to apply it to). */
-static int prune_after(cli *c, const ops_run_in *in, const ops_run_result *res,
-                       bkp_log_scope **words)
+ * when no data set has a retention rule. */
+static int prune_after(cli *c, const ops_run_in *in, bkp_log_scope **words)
 {
-    if (!ops_run_wants_prune(in->policy) ||
-        (!ops_run_sealed(res) && !ops_alert_stands(c->r, "prune")))
+    if (!ops_run_wants_prune(in->policy))
         return -1;
     bool json = c->json;
     c->json = false; /* the run's own JSON is the output */
@@ -332,6 +361,7 @@ int cmd_run(cli *c)
                      .done = log_syslog,
                      .medium_due = io_medium_due,
                      .copy = io_copy,
+                     .lacks = io_lacks,
                      .open_online = io_open_online,
                      .drill = io_drill,
                      .journal = io_journal};
@@ -356,7 +386,7 @@ int cmd_run(cli *c)
     }
     bool failed = ops_run_failed(&res);
     bkp_log_scope *prune_words = NULL;
-    int pex = prune_after(c, &in, &res, &prune_words);
+    int pex = prune_after(c, &in, &prune_words);
     in.now = bkp_now();
     failed |= after_backups(c, &in, &res, pex, prune_words);
     clock_gettime(CLOCK_MONOTONIC, &t1);

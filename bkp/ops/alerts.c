@@ -193,21 +193,6 @@ bool ops_alert_told(bkp_repo *r, const pol_policy *policy, const char *key, cons
     return told;
 }
 
-bool ops_alert_stands(bkp_repo *r, const char *key)
-{
-    char *cache, *path = state_path(r, &cache);
-    bool stands = false;
-    if (path) {
-        pol_notify_state s;
-        load_state(path, &s);
-        stands = pol_notify_state_get(&s, key) != NULL;
-        pol_notify_state_free(&s);
-    }
-    free(path);
-    free(cache);
-    return stands;
-}
-
 /* The event as JSON: the command's input and the audit record's figures.
  * The words are bytes a person wrote or a path (a host name, a folder in
  * another encoding): \xNN where they are not UTF-8, never a lost event.

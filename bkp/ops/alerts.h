@@ -55,9 +55,6 @@ void ops_alert_cause(ops_alerts *a, const char *key, const char *cause);
  * notifications holds it (pol_notify_told). */
 bool ops_alert_told(bkp_repo *r, const pol_policy *policy, const char *key, const char *state,
                     const char *cause, time_t now);
-/* Whether condition `key` stands (told, and not cleared since), as
- * repository `r`'s state of notifications holds it. */
-bool ops_alert_stands(bkp_repo *r, const char *key);
 /* Mark the last alert, condition `key`, as one that only waits
  * (pol_condition.waiting). */
 void ops_alert_waiting(ops_alerts *a, const char *key);

@@ -255,7 +255,9 @@ int ops_prune_apply(const ops_prune_in *in, ops_prune_out *out)
             (out->res.packs || out->res.packs_repacked || out->res.packs_recompressed) &&
             (rc = bkp_repo_reload(in->target)))
             bkp_error(_("cannot reload the index after pruning: %s"), bkp_strerror(rc));
-        if (!in->dry_run && record(in, doomed, nd, &out->res, rc) && !rc)
+        const bkp_prune_result *r = &out->res;
+        bool idle = !rc && !nd && !r->packs && !r->packs_repacked && !r->packs_recompressed;
+        if (!in->dry_run && !(idle && in->changes_only) && record(in, doomed, nd, r, rc) && !rc)
             rc = -EIO;
     }
     free(keep);

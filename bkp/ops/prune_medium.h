@@ -57,6 +57,10 @@ typedef struct ops_prune_in {
     const char *medium;       /* the medium `target` is the copy on, or NULL: the primary */
     bool dry_run;             /* plan only: nothing changed, nothing recorded */
     bool recompress;          /* also rewrite the packs that hold LZ4 blobs (prune.h) */
+    /* Record only a prune that deleted, repacked or recompressed something,
+     * or failed: `bkp run` prunes at every run, and a quarter hour's
+     * nothing would bury the nights' records. */
+    bool changes_only;
     /* Generations of `log` about to be copied to `target` (a rotation that
      * prunes first): counted by retention as if there, never deleted, and
      * the blobs of theirs `target` has already kept (bkp_prune_how). */

@@ -125,6 +125,14 @@ int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f)
     return rc;
 }
 
+bool ops_rotate_plan_acts(const ops_rotate_plan *plan)
+{
+    for (size_t i = 0; i < plan->np; i++)
+        if (!plan->rows[i].there)
+            return true;
+    return !plan->listed || plan->ngone > 0;
+}
+
 void ops_rotate_plan_clear(ops_rotate_plan *plan)
 {
     for (size_t i = 0; i < plan->ngone; i++)
@@ -178,7 +186,7 @@ static int plan(ops_rotation *t)
     for (size_t i = 0; !rc && t->drv->until && i < o->plan.np; i++)
         o->plan.rows[i].until = t->drv->until(t, o->plan.rows[i].gen);
     /* What the copy needs is advice: the plan stands without it. */
-    int rrc = !rc && in->dry_run && t->drv->room ? t->drv->room(t) : 0;
+    int rrc = !rc && in->dry_run && !in->unsized && t->drv->room ? t->drv->room(t) : 0;
     if (rrc)
         bkp_warn(_("%s: what the copy would need could not be measured (%s); the plan above "
                    "stands"),

@@ -66,6 +66,8 @@ typedef struct ops_rotate_in {
     bool keep_all; /* a policy was named and could not be read: no prune (never
                       guess "keep all") */
     bool dry_run;  /* the plan only: nothing written, nothing recorded */
+    bool unsized;  /* a dry run that asks only what the copy would do (bkp run): the room it
+                      needs is not measured */
     /* A disk too full for the copy: apply retention to its copy before the
      * copy, counting the generations about to come as there, rather than
      * after (what it deletes is the plan's `gone`). Until the copy is done
@@ -125,6 +127,10 @@ void ops_rotate_plan_clear(ops_rotate_plan *plan);
  * chosen generations sealed within it before the newest, each data set's
  * first generation left out (it holds all that came before it). */
 uint64_t ops_rotate_next_copy(const ops_rotate_plan *plan, uint64_t copied, int64_t every);
+/* Whether the rotation of `plan` (a dry run's) would copy or delete: a
+ * chosen generation the medium does not hold, one its retention deletes,
+ * or a medium whose generations could not be listed. */
+bool ops_rotate_plan_acts(const ops_rotate_plan *plan);
 /* The names of the plan's generations into the figures of the rotation's
  * record: 0 or -ENOMEM. */
 int ops_rotate_plan_figures(const ops_rotate_plan *plan, ops_rotate_figures *f);

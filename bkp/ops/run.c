@@ -228,24 +228,20 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
     return aex ? -EIO : rc;
 }
 
-/* Newest generation's finish time (its start into `*last_start`), the
- * highest sequence number, and the number of generations of `name`, into `o`. */
-static void history(bkp_repo *r, const char *name, ops_run_outcome *o, time_t *last_start)
+/* Newest generation's finish time and the number of generations of `name`. */
+static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_start, size_t *count)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
-    o->last_success = *last_start = 0;
-    o->last_seq = 0;
-    o->generations = 0;
+    *last = *last_start = 0;
+    *count = 0;
     if (bkp_gen_list(r, name, &v, &n))
         return;
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status && !v[i]->pruned) {
-            o->generations++;
-            if (v[i]->seq > o->last_seq)
-                o->last_seq = v[i]->seq;
-            if (v[i]->finished > o->last_success) {
-                o->last_success = v[i]->finished;
+            (*count)++;
+            if (v[i]->finished > *last) {
+                *last = v[i]->finished;
                 *last_start = v[i]->started;
             }
         }
@@ -374,7 +370,7 @@ static void no_capture(const ops_run_in *in, const pol_dataset *d, const ops_run
 static bool begin_dataset(const ops_run_in *in, const pol_dataset *d, ops_run_outcome *o)
 {
     time_t last_start;
-    history(in->repo, d->name, o, &last_start);
+    history(in->repo, d->name, &o->last_success, &last_start, &o->generations);
     if (!in->force && !pol_is_due(&d->schedule, last_start, in->now)) {
         not_due(d, in->now, o);
         return false;
@@ -394,7 +390,6 @@ static void end_dataset(const ops_run_in *in, const pol_dataset *d, int ex, ops_
 {
     if (o->b.gen) {
         o->last_success = o->b.gen->finished;
-        o->last_seq = o->b.gen->seq;
         o->generations++;
     }
     judge_backup(ex, d, o);

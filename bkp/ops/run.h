@@ -28,7 +28,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 #include <time.h>
 
 #include "bkp/audit/audit.h"
@@ -78,7 +77,6 @@ typedef struct ops_run_outcome {
     char hook_output[400]; /* that hook's last lines (bkp_hook_result.tail), or "" */
     ops_run_backup b;
     time_t last_success; /* newest sealed generation's end, this run or before */
-    uint32_t last_seq;   /* the highest sealed sequence number; 0: none */
     size_t generations;  /* sealed and not pruned, this run's included */
 } ops_run_outcome;
 
@@ -98,6 +96,11 @@ typedef struct ops_run_io {
     time_t (*medium_due)(void *ctx, const char *name);
     /* Rotate to on-line medium `m` quietly (a disk, or a bucket that is due). */
     int (*copy)(void *ctx, const pol_medium *m);
+    /* Whether the rotation to on-line disk `m` would copy or delete
+     * anything, by its own plan (a dry run, rotate.h), saying nothing: 1
+     * yes, 0 no; negative when it cannot be planned (not there, not the
+     * disk named), which its copy then says. */
+    int (*lacks)(void *ctx, const pol_medium *m);
     /* The copy on on-line disk `m`, read-only, into `*out`; non-zero when it
      * is not there or cannot be opened (then passed over). */
     int (*open_online)(void *ctx, const pol_medium *m, bkp_repo **out);
@@ -147,28 +150,34 @@ bool ops_run_failed(const ops_run_result *res);
 
 /* Whether any data set of the policy has a retention rule (prune after the run). */
 bool ops_run_wants_prune(const pol_policy *p);
-/* Whether the run sealed a generation. A run that sealed none does only
- * what is due: the prune waits for a seal (or retries one that failed),
- * an on-line disk is copied to when it lacks a generation or its rotation
- * is due, the re-read samples a day after its last sample; so a quiet run
- * every quarter of an hour adds nothing to the audit log. */
+/* Whether the run sealed a generation: its re-read samples then (else
+ * once a day, ops_run_reread). A quiet run every quarter of an hour adds
+ * nothing to the audit log: an on-line disk is copied to only when there
+ * is something to copy (ops_run_copy_online), and the prune after the run
+ * is recorded only when it deleted or failed (bkp/ops/prune_medium.h). */
 bool ops_run_sealed(const ops_run_result *res);
 
 /* The copies to the on-line media the data sets of `res` name (off-line
- * media go by `bkp rotate`; a bucket when its rotation is due, a disk when
- * it lacks a generation or is due): true when
- * one failed, and which, as the cause of the failure ("nas:1,cloud:4":
- * each medium and how its copy ended) into `cause` (`n` bytes, ""). */
-bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n);
+ * media go by `bkp rotate`): a bucket when its rotation is due; a disk when
+ * its rotation is due, its last attempt failed or was cut off, or its plan
+ * copies or deletes (io->lacks) — a disk away is tried at each run, so
+ * that its absence is told. True when one failed, and which, as the cause
+ * of the failure ("nas:1,cloud:4": each medium and how its copy ended)
+ * into `cause` (`n` bytes, ""); `*tried` whether any copy was attempted
+ * (else the copies' condition is not judged: nothing was tried). */
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n,
+                         bool *tried);
 
 /* The rolling re-read: a sample of the packs of the primary and of every
- * on-line disk, each when due (after a run that `sealed` a generation, or
- * OPS_REREAD_PACE after its last sample), recorded in the audit log: true
- * when one found a problem or could not be recorded (said); `*ran` whether
- * any sample was taken; `*data` whether a problem was more than the audit
- * log's (bkp_verify_result.log_problems). */
-#define OPS_REREAD_PACE 86400
+ * on-line disk there, all of them or none — after a run that `sealed` a
+ * generation, or when one's last sample is OPS_REREAD_PACE old (a day, less
+ * the hour a nightly run may drift by) — each recorded in the audit log:
+ * true when one found a problem or could not be recorded (said); `*ran`
+ * whether the samples were taken (else the re-read's condition is not
+ * judged); `*data` whether a problem was more than the audit log's
+ * (bkp_verify_result.log_problems). */
 bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data);
+#define OPS_REREAD_PACE (23 * 3600)
 
 /* The drills the policy schedules that are due, unattended: true when one
  * failed (said). */

@@ -33,50 +33,35 @@ bool ops_run_sealed(const ops_run_result *res)
     return false;
 }
 
-/* Whether registry entry `e` (may be NULL) says its medium holds DATASET:SEQ. */
-static bool holds(const bkp_media_entry *e, const char *dataset, uint32_t seq)
-{
-    for (size_t k = 0; e && e->held_known && k < e->n_held; k++)
-        if (e->held[k].seq == seq && !strcmp(e->held[k].dataset, dataset))
-            return true;
-    return false;
-}
-
-/* Whether on-line disk `pm` lacks a generation: the newest of a data set it
- * takes is not among those its registry entry says it holds (a copy that
- * failed since, or was never made, included). One the rotation passes over
- * (a suspicious one) keeps it lacking: the rotation then says so at every
- * run, as before. */
-static bool behind(const ops_run_in *in, const ops_run_result *res, const pol_medium *pm)
+/* Whether on-line disk `pm` has something for its rotation to do: its last
+ * attempt failed or was cut off (the status says so until one succeeds),
+ * or its plan copies or deletes — the rotation's own plan, never a rule of
+ * ours — or it cannot be planned (away: its copy then says why). */
+static bool to_do(const ops_run_in *in, const pol_medium *pm)
 {
     bkp_media_entry *e = bkp_media_get(in->repo, pm->name);
-    bool lacks = false;
-    for (size_t i = 0; i < res->n && !lacks; i++)
-        lacks = pol_dataset_copies_to(res->order[i], pm->name) && res->v[i].last_seq &&
-                !holds(e, res->order[i]->name, res->v[i].last_seq);
+    bool failed = e && e->attempt.began && (e->attempt.failed || !e->attempt.ended);
     bkp_media_free(e);
-    return lacks;
+    return failed || in->io->lacks(in->io->ctx, pm) != 0;
 }
 
-bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n)
+bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n,
+                         bool *tried)
 {
     const pol_policy *p = in->policy;
     bool failed = false;
+    *tried = false;
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         if (!wanted(res, pm->name) || pol_type_write_once(pm->type) || pm->offline)
             continue;
-        /* A bucket is written when its rotation is due, not at every run; a
-         * disk when it lacks a generation or its rotation is due: a run
-         * that finds it holding every one records nothing. */
-        bool bucket = pol_medium_bucket(pm) != NULL;
+        /* A bucket is written when its rotation is due, not at every run. */
         time_t due = in->io->medium_due(in->io->ctx, pm->name);
-        if (bucket && due > in->now)
-            continue;
-        if (!bucket && !(due && due <= in->now) && !behind(in, res, pm)) {
-            bkp_debug("%s holds every generation it takes and is not due: not copied", pm->name);
+        if (pol_medium_bucket(pm) ? due > in->now : !(due && due <= in->now) && !to_do(in, pm)) {
+            bkp_debug("%s: nothing to copy now", pm->name);
             continue;
         }
+        *tried = true;
         int ex = in->io->copy(in->io->ctx, pm);
         if (ex) {
             bkp_strappend(cause, n, "%s%s:%d", *cause ? "," : "", pm->name, ex);
@@ -134,42 +119,43 @@ static bool reread_one(const ops_run_in *in, bkp_repo *target, const char *mediu
     return failed;
 }
 
-/* Whether the sample of `target` is due: after a seal, or a day after the
- * last (the period, when shorter). Each sample reads the share of the
- * packs the time since the last is of the period, so fewer samples read
- * as much in all. */
-static bool sample_due(const ops_run_in *in, bool sealed, const bkp_repo *target,
-                       const char *medium)
+/* Whether the sample of `target` is due: a day after its last (the period,
+ * when shorter). Each sample reads the share of the packs the time since
+ * the last is of the period, so fewer samples read as much in all. */
+static bool sample_due(const ops_run_in *in, const bkp_repo *target, const char *medium)
 {
     int64_t pace =
         in->policy->reread_every < OPS_REREAD_PACE ? in->policy->reread_every : OPS_REREAD_PACE;
-    time_t last = sealed ? 0 : bkp_reread_last(in->repo, target, medium);
+    time_t last = bkp_reread_last(in->repo, target, medium);
     return !last || in->now < last || in->now - last >= pace;
 }
 
 /* Each pack of the repository and of every on-line disk is re-read within
- * the policy's `verify: reread_every` (30 days by default). */
+ * the policy's `verify: reread_every` (30 days by default). The targets are
+ * sampled together, so that the one condition of the re-read is judged on
+ * all of them, never cleared by one while another's damage stands. */
 bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data)
 {
     const pol_policy *p = in->policy;
-    bool failed = false;
+    bkp_repo **copy = calloc(p->nmedia + 1, sizeof(*copy));
+    bool failed = false, due = sealed || sample_due(in, in->repo, NULL);
     *data = *ran = false;
-    if (sample_due(in, sealed, in->repo, NULL)) {
+    if (!copy)
+        return true;
+    for (size_t k = 0; k < p->nmedia; k++)
+        if (pol_medium_online(&p->media[k]) &&
+            !in->io->open_online(in->io->ctx, &p->media[k], &copy[k]) && copy[k])
+            due |= sample_due(in, copy[k], p->media[k].name);
+    if (due) {
         failed |= reread_one(in, in->repo, NULL, data);
+        for (size_t k = 0; k < p->nmedia; k++)
+            if (copy[k])
+                failed |= reread_one(in, copy[k], p->media[k].name, data);
         *ran = true;
     }
-    for (size_t k = 0; k < p->nmedia; k++) {
-        const pol_medium *pm = &p->media[k];
-        bkp_repo *copy = NULL;
-        if (!pol_medium_online(pm))
-            continue;
-        if (!in->io->open_online(in->io->ctx, pm, &copy) && copy &&
-            sample_due(in, sealed, copy, pm->name)) {
-            failed |= reread_one(in, copy, pm->name, data);
-            *ran = true;
-        }
-        bkp_repo_free(copy);
-    }
+    for (size_t k = 0; k < p->nmedia; k++)
+        bkp_repo_free(copy[k]);
+    free(copy);
     return failed;
 }
 

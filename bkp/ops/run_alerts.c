@@ -200,18 +200,21 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
     /* The copies' words when nobody watches: said when their alert is told
      * (a medium that fails anew, or ends otherwise; the daily reminder). */
     char cause[256] = "";
+    bool tried, data, ran;
     bkp_log_scope *words = ops_run_words_begin(in), *was = bkp_log_scope_enter(words);
-    failed |= bad = ops_run_copy_online(in, res, cause, sizeof(cause));
+    failed |= bad = ops_run_copy_online(in, res, cause, sizeof(cause), &tried);
     bkp_log_scope_enter(was);
-    ops_alert(al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
-              bad ? N_("copying to an on-line medium failed; see `bkp status`")
-                  : N_("the on-line copies succeed again"));
+    /* A condition is judged only by a run that tried it: one that copied
+     * or sampled nothing leaves it as the last told it. */
+    if (tried)
+        ops_alert(al, "copy-online", bad ? "failed" : NULL, bad ? 2 : 0,
+                  bad ? N_("copying to an on-line medium failed; see `bkp status`")
+                      : N_("the on-line copies succeed again"));
     if (bad)
         ops_alert_cause(al, "copy-online", cause);
     ops_run_words_end(words, bad && ops_run_failed_as_told(in, "copy-online", cause));
-    bool data, ran;
     failed |= bad = ops_run_reread(in, ops_run_sealed(res), &ran, &data);
-    if (ran) /* no sample due: its condition stays as the last told it */
+    if (ran)
         ops_alert(al, "verify", bad ? "failed" : NULL, bad ? 2 : 0,
                   !bad   ? N_("the rolling re-read finds no damage again")
                   : data ? N_("the rolling re-read found damage; run `bkp verify --read-data`")

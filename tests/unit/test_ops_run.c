@@ -57,6 +57,7 @@ typedef struct fixture {
     size_t ndrilled;
     char copied[8][32];
     size_t ncopied;
+    int lacks; /* what io->lacks says of every disk */
     ops_run_io io;
     ops_run_in in;
 } fixture;
@@ -110,6 +111,12 @@ static int copy(void *ctx, const pol_medium *m)
     return 0;
 }
 
+static int lacks(void *ctx, const pol_medium *m)
+{
+    (void)m;
+    return ((fixture *)ctx)->lacks;
+}
+
 static int no_disk(void *ctx, const pol_medium *m, bkp_repo **out)
 {
     (void)ctx;
@@ -135,11 +142,13 @@ static void setup_with(fixture *x, const char *before)
     snprintf(yaml, sizeof(yaml), policy_text, "%1$s", before);
     assert_int_equal(ops_repo_new(&x->f, "run", yaml), 0);
     x->now = bkp_now();
+    x->lacks = 1; /* a disk never written lacks everything */
     x->io = (ops_run_io){.ctx = x,
                          .audit = audit,
                          .backup = backup,
                          .medium_due = never_due,
                          .copy = copy,
+                         .lacks = lacks,
                          .open_online = no_disk,
                          .drill = drill};
     x->in =
@@ -189,7 +198,9 @@ static void test_priority_then_not_due(void **state)
     assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
     char cause[64] = "";
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    bool tried;
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
+    assert_true(tried);
     assert_int_equal(x.ncopied, 1);
     assert_string_equal(x.copied[0], "nas");
     assert_string_equal(cause, "");
@@ -228,17 +239,14 @@ static void test_priority_then_not_due(void **state)
     ops_repo_free(&x.f);
 }
 
-/* The registry says nas holds generation `ctx` (NULL: nothing). */
-static int put_held(bkp_media_entry *e, void *ctx)
+/* The registry notes an attempt on nas that failed (`ctx` non-NULL) or
+ * succeeded. */
+static int put_attempt(bkp_media_entry *e, void *ctx)
 {
-    const bkp_gen *g = ctx;
-    bkp_media_held held = {.seq = g ? g->seq : 0};
-    if (g) {
-        snprintf(held.dataset, sizeof(held.dataset), "%s", g->dataset);
-        snprintf(held.uuid, sizeof(held.uuid), "%s", g->uuid);
-        bkp_iso_time(held.finished, sizeof(held.finished), g->finished);
-    }
-    return bkp_media_entry_set_held(e, &held, g ? 1 : 0);
+    e->attempt = (bkp_media_attempt){.began = 1767225600, .ended = 1767225660, .pid = 1};
+    e->attempt.failed = ctx != NULL;
+    snprintf(e->attempt.host, sizeof(e->attempt.host), "host");
+    return 0;
 }
 
 /* How many records the audit log of `x` holds. */
@@ -261,48 +269,72 @@ static time_t due_now(void *ctx, const char *name)
     return ((fixture *)ctx)->in.now;
 }
 
-/* A run that seals nothing does only what is due, so that a quiet run at
- * every quarter of an hour adds nothing to the audit log: an on-line disk
- * that holds the newest generation of each data set it takes is copied to
- * only when its rotation is due; the re-read samples after a seal, or a
- * day after its last sample. */
+/* Whether the alerts of a run hold condition `key`. */
+static bool judged(const ops_alerts *al, const char *key)
+{
+    for (size_t i = 0; i < al->n; i++)
+        if (al->v[i].key && !strcmp(al->v[i].key, key))
+            return true;
+    return false;
+}
+
+/* A quiet run every quarter of an hour adds nothing to the audit log: an
+ * on-line disk is copied to only when its rotation's plan copies or
+ * deletes, when its last attempt failed, when it cannot be planned (away:
+ * its copy says so) or when its rotation is due; the re-read samples after
+ * a seal, or a day after its last sample; a condition nothing tried stays
+ * as it was told. */
 static void test_quiet_run_does_what_is_due(void **state)
 {
     fixture x;
     ops_run_result res;
     char cause[64] = "";
-    bool ran, data;
+    bool ran, data, tried;
     (void)state;
     first_run(&x, "", &res);
     assert_true(ops_run_sealed(&res));
-    assert_int_equal(res.v[1].last_seq, 1);
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
+    assert_true(tried);
     assert_int_equal(x.ncopied, 1);
-    /* The stub's copy says nothing of what nas holds: it lacks scans:1. */
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
-    assert_int_equal(x.ncopied, 2);
     assert_false(ops_run_reread(&x.in, true, &ran, &data));
     assert_true(ran);
-    /* The next run, nothing due: nas holds scans:1, so it is not copied. */
-    assert_int_equal(bkp_media_update(x.f.r, "nas", put_held, res.v[1].b.gen), 0);
     ops_run_result_free(&res);
+
+    /* The next run, nothing due, nothing to copy: nas is left alone, and
+     * neither the copies' nor the re-read's condition is judged. */
+    x.lacks = 0;
     assert_int_equal(ops_run_datasets(&x.in, &res), 0);
     assert_false(ops_run_sealed(&res));
-    assert_int_equal(res.v[1].last_seq, 1);
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
-    assert_int_equal(x.ncopied, 2);
+    size_t before = records(&x);
+    ops_alerts al = {0};
+    x.in.dataset = "scans"; /* no drills */
+    assert_false(ops_run_after(&x.in, &res, &al));
+    x.in.dataset = NULL;
+    assert_false(judged(&al, "copy-online"));
+    assert_false(judged(&al, "verify"));
+    ops_alerts_free(&al);
+    assert_int_equal(x.ncopied, 1);
+    assert_int_equal(records(&x), before);
     /* Its rotation due: copied (a run a day keeps its record). */
     x.io.medium_due = due_now;
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
-    assert_int_equal(x.ncopied, 3);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
+    assert_true(tried);
+    assert_int_equal(x.ncopied, 2);
     x.io.medium_due = never_due;
-    /* It holds nothing (a copy that failed after a prune): copied. */
-    assert_int_equal(bkp_media_update(x.f.r, "nas", put_held, NULL), 0);
-    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause)));
+    /* Its last attempt failed (the status says so until one succeeds). */
+    assert_int_equal(bkp_media_update(x.f.r, "nas", put_attempt, &x), 0);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
+    assert_int_equal(x.ncopied, 3);
+    assert_int_equal(bkp_media_update(x.f.r, "nas", put_attempt, NULL), 0);
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
+    assert_false(tried);
+    assert_int_equal(x.ncopied, 3);
+    /* Away, or not the disk named: its copy is tried, to say so. */
+    x.lacks = -ENOENT;
+    assert_false(ops_run_copy_online(&x.in, &res, cause, sizeof(cause), &tried));
     assert_int_equal(x.ncopied, 4);
-    /* The re-read sampled a moment ago: not again, nothing recorded, until
-     * a day has passed. */
-    size_t before = records(&x);
+    /* The re-read sampled a moment ago: not again until a day has passed
+     * (less the hour a nightly run drifts by). */
     assert_false(ops_run_reread(&x.in, false, &ran, &data));
     assert_false(ran);
     assert_int_equal(records(&x), before);
