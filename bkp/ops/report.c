@@ -310,6 +310,7 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
         if (rot) {
             entry_of(r, &rot->e, &tl->nomem);
             rot->refused = ops_rotation_refused(r);
+            rot->offline = offline_medium(s->p, m);
         }
         if (r->ok && offline_medium(s->p, m)) {
             /* The copy is as old as the generation it holds, not the rotation. */

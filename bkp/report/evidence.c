@@ -84,23 +84,25 @@ static bool offline(const rb_evidence *ev, char *out, size_t n)
                       _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
                         "%.0f); rotations"),
                       sep(i), d->name, gap, max);
+        /* Only the rotations to off-line media: an on-line disk's copy,
+         * within reach of what runs on the server, proves nothing here. */
         size_t cited = 0, okn = 0, skip;
         for (size_t k = 0; k < d->nrotations; k++)
-            okn += ok_entry(&d->rotations[k].e);
+            okn += d->rotations[k].offline && ok_entry(&d->rotations[k].e);
         skip = okn > ROTATIONS_CITED ? okn - ROTATIONS_CITED : 0; /* the newest are cited */
         if (skip)
             bkp_strappend(out, n, _(" (%zu earlier, see the table)"), skip);
         for (size_t k = 0; k < d->nrotations; k++) {
             const rb_ev_entry *r = &d->rotations[k].e;
             char date[16];
-            if (!ok_entry(r) || (skip && skip--))
+            if (!d->rotations[k].offline || !ok_entry(r) || (skip && skip--))
                 continue;
             bkp_strappend(out, n, " #%llu (%s, %s)", (unsigned long long)r->seq,
                           rb_day(date, sizeof(date), r->time), or_empty(r->medium));
             cited++;
         }
         if (!cited)
-            bkp_strappend(out, n, "%s", _(" none in the period"));
+            bkp_strappend(out, n, "%s", _(" none to an off-line medium in the period"));
     }
     return ok;
 }

@@ -108,6 +108,7 @@ static json_t *dataset_json(const rb_ev_dataset *d)
     for (size_t i = 0; rot && i < d->nrotations; i++) {
         json_t *r = entry_json(&d->rotations[i].e);
         put(r, "refused", d->rotations[i].refused ? json_true() : NULL);
+        put(r, "offline", d->rotations[i].offline ? json_true() : NULL);
         json_array_append_new(rot, r);
     }
     for (size_t i = 0; drills && i < d->ndrills; i++)
@@ -332,6 +333,7 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
         rb_ev_rotation *r = &d->rotations[d->nrotations++];
         entry_parse(p, o, &r->e);
         r->refused = bkp_jin_flag(p, o, "refused");
+        r->offline = bkp_jin_flag(p, o, "offline");
     }
     d->offline_gap = bkp_jin_integer(p, j, "offline_longest_gap_seconds", 0, INT64_MAX, 0);
     d->offline_gap_ok = bkp_jin_flag(p, j, "offline_gap_ok");

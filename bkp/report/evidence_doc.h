@@ -42,6 +42,7 @@ typedef struct rb_ev_entry {
 typedef struct rb_ev_rotation {
     rb_ev_entry e;
     bool refused; /* the medium was not there: nothing written */
+    bool offline; /* to a medium the policy keeps off-line: it counts as the off-line copy */
 } rb_ev_rotation;
 
 /* Who confirmed a drill: a person who attended it, nobody (a schedule's),

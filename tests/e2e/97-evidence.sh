@@ -304,7 +304,7 @@ grep -q "21.0 days (at most 8); rotations #${LATE_ROT# } ($(date_of 49), usb-a)"
 # A period with no rotation in it at all: none cited, still judged by the copy it started with.
 report 29 42
 [ "$(part_ok offline)" = false ] || flunk "days 29-42 (no rotation): the off-line part should not be met"
-grep -q 'rotations none in the period' <<<"$(part_en offline)" ||
+grep -q 'rotations none to an off-line medium in the period' <<<"$(part_en offline)" ||
     flunk "days 29-42: the off-line part should say no rotation was in the period: $(part_en offline)"
 
 # ============ 5. One byte of the audit log changed ============

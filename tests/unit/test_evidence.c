@@ -72,11 +72,14 @@ static char *render_of(json_t *j, rb_format f, bool ja)
 
 /* ---- the evidence, as `bkp audit report --json` gathers it ---- */
 
+/* A rotation to `medium`: the policy keeps every medium off-line but "nas". */
 static json_t *rotation(int seq, const char *time, const char *medium, bool ok)
 {
     json_t *r = json_pack("{s:i, s:s, s:s, s:s}", "seq", seq, "time", time, "outcome",
                           ok ? "ok" : "failed", "medium", medium);
     assert_non_null(r);
+    if (strcmp(medium, "nas"))
+        json_object_set_new(r, "offline", json_true());
     if (!ok)
         json_object_set_new(r, "error", json_string("see the messages of bkp rotate"));
     return r;
@@ -366,8 +369,8 @@ static void test_offline(void **state)
     json_t *st = statement_of(ev);
     const char *en = evidence_of(st, "offline", "en"), *ja = evidence_of(st, "offline", "ja");
     if (!strstr(en, "scans: longest time without a fresh off-line copy 31.0 days (at most 8); "
-                    "rotations none in the period") ||
-        strstr(en, "#13") || !strstr(ja, "ローテーション記録 期間内なし")) {
+                    "rotations none to an off-line medium in the period") ||
+        strstr(en, "#13") || !strstr(ja, "ローテーション記録 期間内にオフライン媒体へのものなし")) {
         print_error("without a successful rotation the evidence should say so and cite no failed "
                     "one:\n  en: %s\n  ja: %s\n",
                     en, ja);
@@ -377,6 +380,23 @@ static void test_offline(void **state)
     }
     json_decref(st);
     judge(ev, "offline", "scans has no successful off-line rotation");
+    /* The copies to an on-line disk (nas) are not cited as the off-line
+     * copy: it is within reach of what runs on the server. */
+    ev = all_hold();
+    s = dataset(ev, 1);
+    json_object_set_new(s, "rotations",
+                        json_pack("[o, o]", rotation(13, "2025-01-06T10:00:00Z", "usb-a", true),
+                                  rotation(14, "2025-01-07T02:00:00Z", "nas", true)));
+    st = statement_of(ev);
+    en = evidence_of(st, "offline", "en");
+    if (!strstr(en, "#13 (2025-01-06, usb-a)") || strstr(en, "#14")) {
+        print_error("only the off-line medium's rotation should be cited: %s\n", en);
+        json_decref(st);
+        json_decref(ev);
+        fail();
+    }
+    json_decref(st);
+    json_decref(ev);
     /* No rotation records at all. */
     ev = all_hold();
     json_object_set_new(dataset(ev, 0), "rotations", json_array());
