@@ -117,6 +117,38 @@ static bool targets_differ(const rb_runbook *rb)
     return false;
 }
 
+/* A run or check step as a person types it: its command as bkp runs it —
+ * by `sh -c`, with the values its `env:` adds, as its user — so that the
+ * paper's line does what the drill did: `runuser -u USER -- env NAME=value
+ * sh -c 'COMMAND'`; the command alone when it has neither. */
+static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size_t n)
+{
+    const char *user = rb_step_user(rb, st), *text = st->text ? st->text : "";
+    size_t longest = strlen(text) + (user ? strlen(user) : 0);
+    for (size_t i = 0; i < st->nenv; i++)
+        longest += strlen(st->env[i]);
+    size_t cap = 4 * longest + 16; /* each quote a word holds takes 4 */
+    char *w = malloc(cap);
+    if (!w || (!user && !st->nenv)) {
+        snprintf(buf, n, "%s", text);
+        free(w);
+        return;
+    }
+    buf[0] = '\0';
+    if (user)
+        bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
+    if (st->nenv)
+        bkp_strappend(buf, n, "env ");
+    for (size_t i = 0; i < st->nenv; i++)
+        bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
+    bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
+    free(w);
+    if (strlen(buf) + 8 >= n) /* never a command cut short on paper */
+        snprintf(buf, n, "%s",
+                 _("(too long for this page: type the command of this step in the "
+                   "runbook file, with its env: and as its run_as: user)"));
+}
+
 /* How step `st` is done from the medium `on` on a machine that has never
  * seen bkp: the medium's own kit and its copy, or a bucket through the
  * policy the paper gives; the key typed from paper. */
@@ -190,6 +222,10 @@ static void on_medium_how(const rb_runbook *rb, const rb_step *st, const rb_on_m
         bkp_strappend(buf, n, "%s restore %s %s%s --from %s --verify", kit, seq, to, extra, from);
         break;
     }
+    case RB_RUN:
+    case RB_CHECK:
+        command_how(rb, st, buf, n);
+        break;
     default:
         snprintf(buf, n, "%s", st->text ? st->text : "");
         break;
@@ -264,7 +300,7 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
     }
     case RB_RUN:
     case RB_CHECK:
-        snprintf(buf, n, "%s", st->text);
+        command_how(rb, st, buf, n);
         break;
     case RB_NOTE:
         snprintf(buf, n, "%s", st->text);

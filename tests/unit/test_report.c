@@ -340,6 +340,40 @@ static void test_print_two_targets(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* A step's env: and run_as: are on the paper: typed as printed, the
+ * command runs as the drill ran it (the database's socket, its user), not
+ * as root with no PGHOST. */
+static void test_print_env_user(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bkp-test-print-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/db.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("title: db\n"
+          "datasets: [emr]\n"
+          "run_as: postgres\n"
+          "steps:\n"
+          "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
+          "  - { who: a, run: \"pg_restore -d emr $BKP_TARGET/emr.dump\",\n"
+          "      env: [\"PGHOST=/run/pg sock\", PGPORT=5433] }\n"
+          "  - { who: a, check: \"test -s /etc/hostname\", run_as: root }\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    rb_runbook *rb = NULL;
+    assert_int_equal(rb_load(path, &rb), 0);
+    char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "runuser -u postgres -- env 'PGHOST=/run/pg sock' PGPORT=5433 sh -c "
+                              "'pg_restore -d emr $BKP_TARGET/emr.dump'"));
+    assert_non_null(strstr(t, "runuser -u root -- sh -c 'test -s /etc/hostname'"));
+    free(t);
+    rb_free(rb);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* The procedure a disk carries beside its kit: the generations it holds,
  * the commands of a machine that has never seen bkp (the disk mounted
  * read-only where the policy has it, its kit, the key from paper), no kit
@@ -526,15 +560,25 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_md_ja),        cmocka_unit_test(test_report_md_en),
-        cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
-        cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
-        cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_quoted),
-        cmocka_unit_test(test_print_bar),           cmocka_unit_test(test_print_two_targets),
-        cmocka_unit_test(test_print_no_copies),     cmocka_unit_test(test_print_new_machine),
-        cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
-        cmocka_unit_test(test_print_on_archive_en), cmocka_unit_test(test_print_on_medium_quotes),
-        cmocka_unit_test(test_durations),           cmocka_unit_test(test_day_is_local),
+        cmocka_unit_test(test_report_md_ja),
+        cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en),
+        cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),
+        cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),
+        cmocka_unit_test(test_print_quoted),
+        cmocka_unit_test(test_print_bar),
+        cmocka_unit_test(test_print_two_targets),
+        cmocka_unit_test(test_print_env_user),
+        cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_print_new_machine),
+        cmocka_unit_test(test_print_on_disk_ja),
+        cmocka_unit_test(test_print_on_disk_en),
+        cmocka_unit_test(test_print_on_archive_en),
+        cmocka_unit_test(test_print_on_medium_quotes),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_day_is_local),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
