@@ -481,6 +481,23 @@ static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
     rb_doc_table_end(doc);
 }
 
+/* The failures of `d`'s backups as its nights saw them: the attempts that
+ * sealed nothing one after another (a source down, tried again at every
+ * run until it answered) count once; each one that sealed counts. */
+static long long failures_of(const rb_ev_dataset *d)
+{
+    long long attempts = 0, runs = 0;
+    bool in_run = false;
+    for (size_t k = 0; k < d->nbackups; k++) {
+        bool nothing = !ok_entry(&d->backups[k]) && !d->backups[k].generation;
+        attempts += nothing;
+        runs += nothing && !in_run;
+        in_run = nothing;
+    }
+    long long failed = (long long)d->backups_failed - attempts + runs;
+    return failed > 0 ? failed : 0;
+}
+
 /* The section of data set `d`: its backups, verdict, off-line gap, then
  * its rotations and drills. */
 static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
@@ -490,9 +507,17 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
              d->description && *d->description ? " — " : "", or_empty(d->description));
     rb_doc_h2(doc, line);
     rb_doc_table(doc, (const char *[]){_("Item"), _("Value"), NULL});
-    snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
-             (long long)d->backups_ok, (long long)d->backups_failed,
-             (long long)d->backups_suspicious);
+    long long failures = failures_of(d);
+    if (failures < (long long)d->backups_failed)
+        snprintf(line, sizeof(line),
+                 _("%lld succeeded, failed %lld time(s) (%lld attempts, each tried again at the "
+                   "next run until it succeeded), %lld suspicious"),
+                 (long long)d->backups_ok, failures, (long long)d->backups_failed,
+                 (long long)d->backups_suspicious);
+    else
+        snprintf(line, sizeof(line), _("%lld succeeded, %lld failed, %lld suspicious"),
+                 (long long)d->backups_ok, (long long)d->backups_failed,
+                 (long long)d->backups_suspicious);
     rb_doc_row(doc, (const char *[]){_("Backups in the period"), line, NULL});
     if (d->has_slots) { /* what a count of those made cannot show: a night none took */
         if (!d->slots_missed)

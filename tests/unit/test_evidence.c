@@ -100,7 +100,7 @@ static json_t *drill(int seq, const char *time, const char *runbook, bool ok, do
 
 static json_t *brief_rec(int seq, const char *time, bool ok, const char *gen)
 {
-    json_t *r = json_pack("{s:i, s:s, s:s, s:s}", "seq", seq, "time", time, "outcome",
+    json_t *r = json_pack("{s:i, s:s, s:s, s:s?}", "seq", seq, "time", time, "outcome",
                           ok ? "ok" : "failed", "generation", gen);
     assert_non_null(r);
     return r;
@@ -812,6 +812,37 @@ static void test_render_html_en(void **state)
     render_golden("evidence.en.html", RB_HTML, false);
 }
 
+/* A source down for a night, tried again at every quarter hour until it
+ * answered: one failure of the night, its attempts said beside it, not
+ * the headline an inspector reads. */
+static void test_retries_one_failure(void **state)
+{
+    (void)state;
+    json_t *ev = fixed_evidence();
+    json_t *d = dataset(ev, 0);
+    json_object_set_new(
+        d, "backups",
+        json_pack("{s:I, s:I, s:I, s:o}", "ok", (json_int_t)2, "failed", (json_int_t)4,
+                  "suspicious", (json_int_t)0, "records",
+                  json_pack("[o, o, o, o, o, o]",
+                            brief_rec(11, "2025-01-06T02:00:04Z", true, "emr-db:38"),
+                            brief_rec(12, "2025-01-07T02:00:04Z", false, NULL),
+                            brief_rec(13, "2025-01-07T02:15:04Z", false, NULL),
+                            brief_rec(14, "2025-01-07T02:30:04Z", false, NULL),
+                            brief_rec(15, "2025-01-07T02:45:04Z", true, "emr-db:39"),
+                            brief_rec(16, "2025-01-08T02:00:04Z", false, "emr-db:40"))));
+    char *t = render_of(ev, RB_MARKDOWN, false);
+    if (!strstr(t, "2 succeeded, failed 2 time(s) (4 attempts, each tried again at the next run "
+                   "until it succeeded), 0 suspicious")) {
+        print_error("the retries should count as one failure:\n%s\n", t);
+        free(t);
+        json_decref(ev);
+        fail();
+    }
+    free(t);
+    json_decref(ev);
+}
+
 static size_t count(const char *s, const char *what)
 {
     size_t n = 0;
@@ -1042,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_audit),
         cmocka_unit_test(test_no_datasets),
         cmocka_unit_test(test_cites_records),
+        cmocka_unit_test(test_retries_one_failure),
         cmocka_unit_test(test_a_year),
         cmocka_unit_test(test_long_evidence),
         cmocka_unit_test(test_render_md_ja),
