@@ -762,7 +762,12 @@ static const pol_medium *due_now(const ctx *c)
  * data set without the dump its before hook makes). */
 static void failed_step(const ctx *c, char *buf, size_t n)
 {
-    if (c->d->before.command || c->d->after.command)
+    if (c->d->host) /* its data is on another server: that first */
+        fmt(buf, n,
+            _("check the source with `bkp host check %s`, then run `bkp run --dataset %s --force` "
+              "and read its errors"),
+            c->d->host, c->d->name);
+    else if (c->d->before.command || c->d->after.command)
         fmt(buf, n, _("run `bkp run --dataset %s --force` (its hooks with it) and read its errors"),
             c->d->name);
     else

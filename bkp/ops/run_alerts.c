@@ -65,8 +65,30 @@ void ops_run_alert_outcomes(ops_alerts *al, const ops_run_result *res)
         const ops_run_outcome *o = &res->v[i];
         char key[160];
         bool failed = backup_failed(o, key), sealed_suspicious = o->b.gen && o->b.suspicious;
+        bool host = o->b.stream_rc && o->d->host; /* the agent's command, on the source */
         if (sealed_suspicious && !o->hook)
             ;
+        else if (o->failed && host && o->hook_output[0])
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s; the last output of ssh and the agent: "
+                            "%s — check the source with `bkp host check %s`, then run `bkp run "
+                            "--dataset %s --force`"),
+                         o->hook_output, o->d->host, o->d->name);
+        else if (o->failed && host)
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s — check the source with `bkp host check "
+                            "%s`, then run `bkp run --dataset %s --force`"),
+                         o->d->host, o->d->name);
+        else if (o->failed && o->b.stream_rc && o->hook_output[0]) /* a stream's command here */
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s; its last output: %s — run its command "
+                            "`%s` by hand as the policy runs it, and fix what it says"),
+                         o->hook_output, o->hook);
+        else if (o->failed && o->b.stream_rc)
+            ALERT_FAILED(al, key, o,
+                         N_("the backup of %s failed: %s — run its command `%s` by hand as the "
+                            "policy runs it, and fix what it says"),
+                         o->hook);
         else if (o->failed && o->hook && o->hook_output[0]) /* the advice of its cause: the hook */
             ALERT_FAILED(al, key, o,
                          N_("the backup of %s failed: %s; its last output: %s — run its hook `%s` "

@@ -214,6 +214,13 @@ expect_exit 1 "$BKP" run --force --json
 [ "$(gens scans)" = 2 ] || flunk "scans should be sealed although emr-db is down"
 [ "$(gens karte)" = 1 ] || flunk "karte may not be sealed while emr-db is down"
 grep -q 'did not answer' <<<"$OUT" || flunk "the run's JSON should say emr-db did not answer: $OUT"
+# Its alert and the status's next step send to the source, never to a
+# "hook" whose name is only in the agent's file over there.
+grep -q 'check the source with `bkp host check emr-db`' <<<"$ERR" ||
+    flunk "the alert should send to bkp host check: $ERR"
+grep -q 'run its hook' <<<"$ERR" && flunk "a stream's command is no hook: $ERR"
+run_any "$BKP" status
+output_has 'next: check the source with `bkp host check emr-db`' "the status should send to bkp host check"
 /usr/sbin/sshd -f "$WORK/sshd-emr-db/sshd_config" -E "$WORK/sshd-emr-db/log" || fail "sshd emr-db did not restart"
 sleep 0.5
 
