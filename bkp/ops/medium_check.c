@@ -174,7 +174,7 @@ const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *
     const char *best = NULL;
     time_t *due = media_due(r, p);
     for (size_t i = 0; due && i < p->nmedia; i++)
-        if (due[i] && (!best || due[i] < *when)) {
+        if (p->media[i].offline && due[i] && (!best || due[i] < *when)) {
             best = p->media[i].name;
             *when = due[i];
         }

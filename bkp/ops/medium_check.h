@@ -40,8 +40,9 @@ int ops_label_check(const bkp_repo *r, const pol_policy *p, const char *name, co
 pol_medium_state *ops_media_states(const bkp_repo *r, const pol_policy *p);
 /* When medium `name` of `p` (may be NULL) is next due (0: never rotated). */
 time_t ops_medium_due(const bkp_repo *r, const pol_policy *p, const char *name);
-/* The name of `p`'s medium that is most overdue, or NULL; its due time
- * into `*when`. */
+/* The name of `p`'s off-line medium that is most overdue, or NULL; its due
+ * time into `*when`: the next a person brings (the on-line ones are `bkp
+ * run`'s to write). */
 const char *ops_medium_most_due(const bkp_repo *r, const pol_policy *p, time_t *when);
 
 /* An off-line medium plugged in. */

@@ -396,20 +396,23 @@ static int written_ten_days_ago(bkp_media_entry *e, void *ctx)
 }
 
 /* The wrong disk plugged in three days after the right one was due: the
- * refusal says how late, as `bkp status` does, not "due now". */
+ * refusal says how late, as `bkp status` does, not "due now"; the disk due
+ * next is one a person brings, never the on-line share (never written). */
 static void test_other_disk_names_days_overdue(void **state)
 {
     fixture *f = *state;
     char policy[1024];
-    int n = snprintf(policy, sizeof(policy),
-                     "repository: %s\n"
-                     "passphrase_file: /etc/bkp/passphrase\n"
-                     "media:\n"
-                     "  - { name: usb, type: removable, path: %s, location: offsite, offline: "
-                     "true, rotate_every: 7d }\n"
-                     "datasets:\n"
-                     "  - { name: emr, paths: [%s], schedule: daily 02:00, copy_to: [usb] }\n",
-                     f->repo, f->usb, f->src);
+    int n =
+        snprintf(policy, sizeof(policy),
+                 "repository: %s\n"
+                 "passphrase_file: /etc/bkp/passphrase\n"
+                 "media:\n"
+                 "  - { name: usb, type: removable, path: %s, location: offsite, offline: "
+                 "true, rotate_every: 7d }\n"
+                 "  - { name: share, type: disk, path: /nonexistent, rotate_every: 1d }\n"
+                 "datasets:\n"
+                 "  - { name: emr, paths: [%s], schedule: daily 02:00, copy_to: [usb, share] }\n",
+                 f->repo, f->usb, f->src);
     pol_free(f->p);
     assert_int_equal(pol_load_buffer("t.yaml", (const uint8_t *)policy, (size_t)n, &f->p), 0);
     bkp_label l;
