@@ -250,30 +250,33 @@ static void how(const rb_runbook *rb, const rb_step *st, const char *first_mediu
                      : st->restore.dataset ? st->restore.dataset
                      : rb->ndatasets       ? rb->datasets[0]
                                            : "?";
+    char list[256];
     switch (st->action) {
     case RB_CONFIRM:
         snprintf(buf, n, "%s", st->text);
         break;
     case RB_SELECT:
         /* One whole sentence for each choice: the languages put the conditions
-         * in different places. */
+         * in different places. Listed where the restore reads. */
+        snprintf(list, sizeof(list), "%s%s%s", ds, first_medium ? " --from " : "",
+                 first_medium ? first_medium : "");
         if (st->select.verified && st->select.not_suspicious)
             snprintf(buf, n,
                      _("the newest generation of %s that verifies, not suspicious. List them: bkp "
                        "generations %s"),
-                     ds, ds);
+                     ds, list);
         else if (st->select.verified)
             snprintf(buf, n,
                      _("the newest generation of %s that verifies. List them: bkp generations %s"),
-                     ds, ds);
+                     ds, list);
         else if (st->select.not_suspicious)
             snprintf(
                 buf, n,
                 _("the newest generation of %s, not suspicious. List them: bkp generations %s"), ds,
-                ds);
+                list);
         else
             snprintf(buf, n, _("the newest generation of %s. List them: bkp generations %s"), ds,
-                     ds);
+                     list);
         break;
     case RB_VERIFY: {
         const char *m = st->medium ? st->medium : first_medium;
@@ -587,13 +590,19 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
     if (!d)
         return NULL;
     const char *first_medium = NULL;
-    /* The medium with the newest copy: where to restore from by hand. */
+    /* The medium with the newest copy: where to restore from by hand — an
+     * off-line one when there is one (an on-line disk was within reach of
+     * what encrypted the server). */
     const char *newest = NULL;
+    bool offline = false;
     for (size_t i = 0; copies && i < copies->n; i++) {
-        const char *m = copies->v[i].medium, *when = copies->v[i].captured;
-        if (strcmp(m, "repository") && (!newest || strcmp(when, newest) > 0)) {
-            first_medium = m;
-            newest = when;
+        const rb_copy *c = &copies->v[i];
+        if (!strcmp(c->medium, "repository") || (offline && !c->offline))
+            continue;
+        if (!newest || (c->offline && !offline) || strcmp(c->captured, newest) > 0) {
+            first_medium = c->medium;
+            newest = c->captured;
+            offline = c->offline;
         }
     }
     line[0] = '\0';

@@ -340,6 +340,51 @@ static void test_print_two_targets(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* The medium the paper restores from is an off-line one, though the
+ * on-line NAS holds a newer copy: on the bad day the NAS was within reach of
+ * what encrypted the server. Its generations are listed there too. */
+static void test_print_offline_first(void **state)
+{
+    (void)state;
+    char path[4096];
+    rb_runbook *rb = NULL;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    static const rb_copy rows[] = {
+        {.medium = "nas",
+         .type = "disk",
+         .location = "onsite",
+         .offline = false,
+         .generation = "emr-db:42",
+         .captured = "2025-01-30 02:00 UTC"},
+        {.medium = "usb-a",
+         .type = "removable",
+         .location = "offsite",
+         .offline = true,
+         .generation = "emr-db:41",
+         .captured = "2025-01-29 02:00 UTC"},
+        {.medium = "usb-b",
+         .type = "removable",
+         .location = "offsite",
+         .offline = true,
+         .generation = "emr-db:35",
+         .captured = "2025-01-22 02:00 UTC"},
+    };
+    rb_copies copies = {0};
+    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
+        assert_int_equal(rb_copies_add(&copies, &rows[i]), 0);
+    char *t = rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false, 0);
+    assert_non_null(t);
+    assert_non_null(strstr(t, "bkp generations emr-db --from usb-a"));
+    assert_non_null(strstr(t, "bkp verify --read-data --media usb-a"));
+    assert_non_null(strstr(t, "bkp restore emr-db:SEQ /var/restore/emr --from usb-a"));
+    assert_null(strstr(t, "--from nas"));
+    assert_null(strstr(t, "--media nas"));
+    free(t);
+    rb_copies_free(&copies);
+    rb_free(rb);
+}
+
 /* A step's env: and run_as: are on the paper: typed as printed, the
  * command runs as the drill ran it (the database's socket, its user), not
  * as root with no PGHOST. */
@@ -560,25 +605,16 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_md_ja),
-        cmocka_unit_test(test_report_md_en),
-        cmocka_unit_test(test_report_html_en),
-        cmocka_unit_test(test_cell_line_breaks),
-        cmocka_unit_test(test_print_md_ja),
-        cmocka_unit_test(test_print_md_en),
-        cmocka_unit_test(test_print_html_en),
-        cmocka_unit_test(test_print_quoted),
-        cmocka_unit_test(test_print_bar),
-        cmocka_unit_test(test_print_two_targets),
-        cmocka_unit_test(test_print_env_user),
-        cmocka_unit_test(test_print_no_copies),
-        cmocka_unit_test(test_print_new_machine),
-        cmocka_unit_test(test_print_on_disk_ja),
-        cmocka_unit_test(test_print_on_disk_en),
-        cmocka_unit_test(test_print_on_archive_en),
-        cmocka_unit_test(test_print_on_medium_quotes),
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_day_is_local),
+        cmocka_unit_test(test_report_md_ja),        cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_quoted),
+        cmocka_unit_test(test_print_bar),           cmocka_unit_test(test_print_two_targets),
+        cmocka_unit_test(test_print_env_user),      cmocka_unit_test(test_print_offline_first),
+        cmocka_unit_test(test_print_no_copies),     cmocka_unit_test(test_print_new_machine),
+        cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
+        cmocka_unit_test(test_print_on_archive_en), cmocka_unit_test(test_print_on_medium_quotes),
+        cmocka_unit_test(test_durations),           cmocka_unit_test(test_day_is_local),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
