@@ -329,6 +329,7 @@ typedef struct cli_backup {
     int stream_rc;
     bkp_hook_result stream;
     bool stream_ran; /* the command ran to its end (or was ended) */
+    char stream_why_ja[1536]; /* why it failed, in Japanese (the record's error_ja); "" */
 } cli_backup;
 
 /* Returns an exit code; `b` is filled in every case (clear it after). With a

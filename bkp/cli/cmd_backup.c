@@ -86,8 +86,13 @@ static int audit_backup(cli *c, const pol_dataset *d, const char *dataset, const
                             .stream = b->stream_ran ? &b->stream : NULL};
     if (b->gen)
         bkp_gen_name(b->gen, gen, sizeof(gen));
-    bkp_audit_rec rec = {
-        .dataset = dataset, .generation = *gen ? gen : NULL, .failed = ex != 0, .error = error};
+    /* A stream's failure is said in Japanese too (audit show, the report). */
+    bool stream = error && b->stream_rc && b->stream_why_ja[0];
+    bkp_audit_rec rec = {.dataset = dataset,
+                         .generation = *gen ? gen : NULL,
+                         .failed = ex != 0,
+                         .error = error,
+                         .error_ja = stream ? b->stream_why_ja : NULL};
     ops_backup_rec(&f, &rec);
     int aex = cli_audit(c, &rec);
     json_decref(rec.figures);
@@ -101,7 +106,8 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     const pol_hook *cmd = &d->stream.command;
     char shown[1024], check[400];
     b->stream_rc = rc;
-    ops_stream_why(rc, &b->stream, d, en, shown, NULL, n < sizeof(shown) ? n : sizeof(shown));
+    ops_stream_why(rc, &b->stream, d, en, shown, b->stream_why_ja,
+                   n < sizeof(shown) ? n : sizeof(shown));
     if (d->host && cmd->command && (rc == -ECHILD || rc == -ENODATA))
         snprintf(check, sizeof(check),
                  _("run the agent's command %s by hand on %s, as the agent's user there"),

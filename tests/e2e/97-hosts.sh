@@ -221,6 +221,10 @@ grep -q 'check the source with `bkp host check emr-db`' <<<"$ERR" ||
 grep -q 'run its hook' <<<"$ERR" && flunk "a stream's command is no hook: $ERR"
 run_any "$BKP" status
 output_has 'next: check the source with `bkp host check emr-db`' "the status should send to bkp host check"
+# The record says why in Japanese too (audit show, the evidence report).
+grep '"op":"backup"' "$REPO/audit/log.jsonl" | grep '"dataset":"karte"' | tail -1 |
+    jq -e '.figures.error_ja | length > 0' >/dev/null ||
+    flunk "the failed backup's record should say why in Japanese: $(grep '"dataset":"karte"' "$REPO/audit/log.jsonl" | tail -1)"
 /usr/sbin/sshd -f "$WORK/sshd-emr-db/sshd_config" -E "$WORK/sshd-emr-db/log" || fail "sshd emr-db did not restart"
 sleep 0.5
 
