@@ -5,6 +5,7 @@
  * by policies/yaml_doc.c. */
 #include "policies/policy.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,16 @@ char *pol_parse_absolute(pol_yaml_ctx *c, pol_yaml_node *v, const char *key, con
 
 /* ---- hooks, retention, rule_321 ---- */
 
+bool pol_env_entry_ok(const char *entry)
+{
+    size_t i = 0;
+    if (!entry || !(isalpha((unsigned char)entry[0]) || entry[0] == '_'))
+        return false;
+    while (isalnum((unsigned char)entry[i]) || entry[i] == '_')
+        i++;
+    return entry[i] == '=';
+}
+
 /* env: { PGPASSWORD: secret } — the same as [PGPASSWORD=secret]. */
 static void env_mapping(pol_yaml_ctx *c, pol_yaml_node *v, pol_hook *h)
 {
@@ -56,13 +67,14 @@ static void env_mapping(pol_yaml_ctx *c, pol_yaml_node *v, pol_hook *h)
         char *e = NULL;
         if (!name || !val)
             continue;
-        if (!*name || strchr(name, '=')) {
-            pol_yaml_error(c, pol_yaml_get(c, p->key), _("env name '%s' — write NAME: value"),
-                           name);
-            continue;
-        }
         if (asprintf(&e, "%s=%s", name, val) < 0)
             return;
+        if (!*name || strchr(name, '=') || !pol_env_entry_ok(e)) {
+            pol_yaml_error(c, pol_yaml_get(c, p->key), _("env name '%s' — write NAME: value"),
+                           name);
+            free(e);
+            continue;
+        }
         h->env[h->nenv++] = e;
     }
 }
@@ -110,7 +122,7 @@ static void hook(pol_yaml_ctx *c, pol_yaml_node *v, const char *what, pol_hook *
                        _("%s has no command — write e.g. '%s: { command: \"...\", timeout: 30m }'"),
                        what, what);
     for (size_t i = 0; i < h->nenv; i++)
-        if (!strchr(h->env[i], '=') || h->env[i][0] == '=')
+        if (!pol_env_entry_ok(h->env[i]))
             pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"), h->env[i], what);
 }
 
@@ -188,7 +200,7 @@ static void stream(pol_yaml_ctx *c, pol_yaml_node *v, pol_stream *st)
                          "'_' and '-' (not starting with '.' or '-'), such as emr.dump"),
                        st->name);
     for (size_t i = 0; i < st->command.nenv; i++)
-        if (!strchr(st->command.env[i], '=') || st->command.env[i][0] == '=')
+        if (!pol_env_entry_ok(st->command.env[i]))
             pol_yaml_error(c, v, _("env entry '%s' of %s is not NAME=value"), st->command.env[i],
                            "stream");
 }

@@ -195,6 +195,11 @@ const pol_medium *pol_medium_find(const pol_policy *p, const char *name);
  * "" when it names none. Returns buf. */
 const char *pol_media_names(const pol_policy *p, char *buf, size_t n);
 const pol_host *pol_host_find(const pol_policy *p, const char *name);
+/* Whether `entry` of an `env:` list (a hook's, a stream's, a runbook
+ * step's) is NAME=value with NAME a shell variable's name
+ * ([A-Za-z_][A-Za-z0-9_]*): never an option of env(1) on the printed
+ * procedure, nor a name no shell could set. */
+bool pol_env_entry_ok(const char *entry);
 
 /* Warnings that do not stop a run (fewer than three generations, no
  * off-line medium...), logged with checklist item 3-②. Returns how many. */

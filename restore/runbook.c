@@ -13,6 +13,7 @@
 
 #include "bkp/io/bytes.h"
 #include "bkp/host/cmdenv.h"
+#include "policies/policy.h"
 #include "bkp/store/generation.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
@@ -262,7 +263,7 @@ static void step_env(pol_yaml_ctx *c, pol_yaml_node *v, rb_step *s)
     pol_yaml_str_list(c, v, "env", &s->env, &s->nenv);
     for (size_t i = 0; i < s->nenv; i++) {
         const char *e = s->env[i];
-        if (!strchr(e, '=') || e[0] == '=')
+        if (!pol_env_entry_ok(e))
             pol_yaml_error(c, v,
                            _("env entry '%s' is not NAME=value — write e.g. 'PGHOST=/run/pg'"), e);
         else if (!strncmp(e, "BKP_", 4))

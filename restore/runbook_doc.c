@@ -137,8 +137,8 @@ static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size
     buf[0] = '\0';
     if (user)
         bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
-    if (st->nenv)
-        bkp_strappend(buf, n, "env ");
+    if (st->nenv) /* `--`: whatever the runbook holds, never an option of env */
+        bkp_strappend(buf, n, "env -- ");
     for (size_t i = 0; i < st->nenv; i++)
         bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
     bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));

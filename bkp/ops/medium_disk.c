@@ -84,6 +84,7 @@ static int held(ops_rotation *t, bkp_gen ***v, size_t *n, bool *listed)
 {
     disk *d = t->d;
     int rc = d->dst ? bkp_gen_list(d->dst, NULL, &d->held, &d->nheld) : 0;
+    t->keys_behind = d->dst && bkp_repo_key_file_behind(d->dst);
     *v = d->held;
     *n = d->nheld;
     *listed = !rc;

@@ -130,7 +130,7 @@ bool ops_rotate_plan_acts(const ops_rotate_plan *plan)
     for (size_t i = 0; i < plan->np; i++)
         if (!plan->rows[i].there)
             return true;
-    return !plan->listed || plan->ngone > 0;
+    return !plan->listed || plan->ngone > 0 || plan->keys_behind;
 }
 
 void ops_rotate_plan_clear(ops_rotate_plan *plan)
@@ -183,6 +183,7 @@ static int plan(ops_rotation *t)
     else
         o->plan = (ops_rotate_plan){.v = v, .n = n};
     o->plan.locked = t->drv->locks;
+    o->plan.keys_behind = t->keys_behind;
     for (size_t i = 0; !rc && t->drv->until && i < o->plan.np; i++)
         o->plan.rows[i].until = t->drv->until(t, o->plan.rows[i].gen);
     /* What the copy needs is advice: the plan stands without it. */

@@ -107,6 +107,10 @@ typedef struct ops_rotate_plan {
      * and what its file system has free. */
     bool sized;
     uint64_t need_packs, need_bytes, free_bytes;
+    /* A disk whose key file is not the primary's list of key slots as it is
+     * now (a key added, changed or removed since): the rotation brings it
+     * up to date, so that a retired passphrase leaves the disk. */
+    bool keys_behind;
 } ops_rotate_plan;
 
 /* Make the plan of a rotation to `medium` from the primary's records `v`
@@ -127,9 +131,10 @@ void ops_rotate_plan_clear(ops_rotate_plan *plan);
  * chosen generations sealed within it before the newest, each data set's
  * first generation left out (it holds all that came before it). */
 uint64_t ops_rotate_next_copy(const ops_rotate_plan *plan, uint64_t copied, int64_t every);
-/* Whether the rotation of `plan` (a dry run's) would copy or delete: a
- * chosen generation the medium does not hold, one its retention deletes,
- * or a medium whose generations could not be listed. */
+/* Whether the rotation of `plan` (a dry run's) would write: a chosen
+ * generation the medium does not hold, one its retention deletes, its key
+ * file behind the primary's, or a medium whose generations could not be
+ * listed. */
 bool ops_rotate_plan_acts(const ops_rotate_plan *plan);
 /* The names of the plan's generations into the figures of the rotation's
  * record: 0 or -ENOMEM. */

@@ -33,6 +33,7 @@ typedef struct ops_rotation {
     void *d;      /* the driver's own state: `drv->size` bytes, zeroed */
     time_t began; /* when its copy began (ops_rotate_begin), 0: it did not */
     bool alike;   /* it failed before its copy as the last attempt did (rotate_finish.h) */
+    bool keys_behind; /* a dry run: the copy's key file is not the primary's (the driver's) */
 } ops_rotation;
 
 struct ops_medium_driver {

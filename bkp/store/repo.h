@@ -164,6 +164,10 @@ const bkp_keys *bkp_repo_keys(const bkp_repo *r);
  * this repository's: it was read with the primary's keys, but would not
  * open on its own with a passphrase (verify reports it). */
 bool bkp_repo_key_file_unchecked(const bkp_repo *r);
+/* A copy opened read-only whose key file is not the primary's as it is now
+ * (an older list of key slots, or one unchecked): a retired passphrase may
+ * still open it until a rotation brings it up to date. */
+bool bkp_repo_key_file_behind(const bkp_repo *r);
 
 struct bkp_key_slots;
 /* The repository's key slots, as its key file holds them now (checked as

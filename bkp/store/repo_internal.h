@@ -51,6 +51,7 @@ struct bkp_repo {
     char slot_id[17];  /* and its id */
     uint8_t slot_sealed[BKP_KEY_SEALED_LEN]; /* and its sealed secret, as it opened */
     bool key_file_unchecked; /* a copy whose key file would not open it alone */
+    bool key_file_behind;    /* a copy whose key file is not the primary's as it is now */
     bkp_chunker *chunker;
     unsigned flags;
     struct bkp_repo_mut *mut; /* owned; see above */

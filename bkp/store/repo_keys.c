@@ -166,6 +166,11 @@ bool bkp_repo_key_file_unchecked(const bkp_repo *r)
     return r->key_file_unchecked;
 }
 
+bool bkp_repo_key_file_behind(const bkp_repo *r)
+{
+    return r->key_file_behind;
+}
+
 int bkp_repo_key_slot_in(const bkp_repo *r, const bkp_key_slots *s)
 {
     if (r->slot < 0)
@@ -215,6 +220,7 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
     }
     if (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len))
         goto out; /* the same */
+    r->key_file_behind = !writable;
     authentic = !mine && !bkp_repo_key_file_read(a, pk, r->uuid, old) &&
                 (old->version == 2 || bkp_key_slots_find(cur, old->slot[0].id) >= 0);
     if (authentic && old->serial > cur->serial) {

@@ -311,5 +311,13 @@ check_exit 0 "$BKP" run --policy "$QPOL" || true
 [ -z "$OUT$ERR" ] || flunk "a quiet run printed: $OUT$ERR"
 [ "$(wc -l <"$WORK/quiet/repo/audit/log.jsonl")" = "$records" ] ||
     flunk "a quiet run added records: $(tail -n +$((records + 1)) "$WORK/quiet/repo/audit/log.jsonl" | jq -c "{op,dataset,medium,outcome}")"
+# A key changed: the next run brings the NAS's key file up to date (a
+# retired passphrase leaves the disk within the quarter hour, not at the
+# next backup).
+ok "$BKP" key add --label cron --machine-key "$WORK/quiet/machine.key" --policy "$QPOL"
+cmp -s "$WORK/quiet/repo/keys/key" "$WORK/quiet/nas/repo/keys/key" && flunk "the key file changed nowhere"
+check_exit 0 "$BKP" run --policy "$QPOL" || true
+cmp -s "$WORK/quiet/repo/keys/key" "$WORK/quiet/nas/repo/keys/key" ||
+    flunk "the run left the NAS's key file behind the repository's key slots"
 
 finish

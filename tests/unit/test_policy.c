@@ -146,6 +146,8 @@ static const struct bad {
     {HEAD DS "media:\n  - { name: a, type: disk, path: media/a }\n", 6, "is not absolute"},
     {HEAD "datasets:\n  - name: emr\n    paths: [/a, ~]\n", 4, "'paths' is null here"},
     {HEAD DS "    before: { command: x, env: { PGPASSWORD: !!null } }\n", 5, "is null here"},
+    {HEAD DS "    before: { command: x, env: [\"-u PATH=x\"] }\n", 5, "is not NAME=value"},
+    {HEAD DS "    before: { command: x, env: { \"-u\": x } }\n", 5, "env name '-u'"},
     {HEAD DS "---\nrepository: /elsewhere\n", 5, "a second YAML document begins here"},
     {HEAD DS "    description: &d [*d]\n", 5, "levels of nesting"},
     {HEAD DS "key_drill_every: yearly\n", 5, "is not a duration"},

@@ -410,10 +410,23 @@ static void test_print_env_user(void **state)
     assert_int_equal(rb_load(path, &rb), 0);
     char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
-    assert_non_null(strstr(t, "runuser -u postgres -- env 'PGHOST=/run/pg sock' PGPORT=5433 sh -c "
-                              "'pg_restore -d emr $BKP_TARGET/emr.dump'"));
+    assert_non_null(strstr(t,
+                           "runuser -u postgres -- env -- 'PGHOST=/run/pg sock' PGPORT=5433 sh -c "
+                           "'pg_restore -d emr $BKP_TARGET/emr.dump'"));
     assert_non_null(strstr(t, "runuser -u root -- sh -c 'test -s /etc/hostname'"));
     free(t);
+    rb_free(rb);
+    /* An entry that is no NAME=value (an option of env(1) on paper) is refused. */
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("title: db\n"
+          "datasets: [emr]\n"
+          "steps:\n"
+          "  - { who: a, run: \"true\", env: [\"-Secho x=1\"] }\n",
+          f);
+    assert_int_equal(fclose(f), 0);
+    rb = NULL;
+    assert_int_not_equal(rb_load(path, &rb), 0);
     rb_free(rb);
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(dir), 0);

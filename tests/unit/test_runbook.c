@@ -282,6 +282,7 @@ static const struct bad {
     {T D S STEP("run: y, run_as: \"no body\""), 4, "'run_as: no body' is not a user name"},
     {"run_as: -rf\n" T D S OK, 1, "'run_as: -rf' is not a user name"},
     {T D S STEP("run: y, env: [PGHOST]"), 4, "env entry 'PGHOST' is not NAME=value"},
+    {T D S STEP("run: y, env: [\"-Secho x=1\"]"), 4, "env entry '-Secho x=1' is not NAME=value"},
     {T D S STEP("run: y, env: [\"BKP_PASSPHRASE_FILE=/p\"]"), 4, "BKP_ names are bkp's own"},
     {T D S STEP("note: y, env: [\"A=1\"]"), 4, "'env' applies only to run and check"},
     {"", 1, "the runbook is empty"},
