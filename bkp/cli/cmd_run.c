@@ -106,9 +106,10 @@ static int io_copy(void *ctx, const pol_medium *pm)
     return ex;
 }
 
-/* Whether the rotation to on-line disk `pm` would copy or delete, by its
- * plan (a dry run: it writes nothing, reads the medium's records), saying
- * nothing: the copy that follows says what there is to say. */
+/* Whether the rotation to on-line disk `pm` would write, by its plan (a
+ * dry run: it writes nothing; it checks the label and the pins as the
+ * rotation does, and lists the medium's records), saying nothing: the copy
+ * that follows says what there is to say. */
 static int io_lacks(void *ctx, const pol_medium *pm)
 {
     cli *c = ctx;

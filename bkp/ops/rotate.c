@@ -256,6 +256,13 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     }
     if (!(t.d = calloc(1, drv->size + 1)))
         return ops_rotate_fail(out, OPS_ROTATE_OPEN, -ENOMEM);
+    /* A medium the policy keeps on-line is copied to by the nightly run,
+     * nobody watching: how its last attempt failed, before this one is
+     * noted over it (rotate_finish.h). */
+    bool online = in->pm && !in->pm->offline;
+    char last_why[sizeof(((bkp_media_attempt *)0)->why)] = "";
+    if (online && !in->dry_run)
+        ops_rotate_last_failure(in->primary, in->medium, last_why, sizeof(last_why));
     bool ready =
         !(drv->reach && drv->reach(&t)) && !guard(&t) && !(drv->open && drv->open(&t)) && !plan(&t);
     if (ready && !in->dry_run)
@@ -267,20 +274,19 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     }
     /* Every rotation is recorded, refused ones too — but not a dry run, nor
      * one the operator's setting stopped before the medium was reached (a
-     * bucket the policy does not name, credentials that cannot work). */
+     * bucket the policy does not name, credentials that cannot work), nor an
+     * on-line medium's that fails in the words its last attempt failed in. */
     if (!in->dry_run && !(out->usage && out->step == OPS_ROTATE_OPEN)) {
-        /* A medium the policy keeps on-line is copied to by the nightly
-         * run, nobody watching: one that failed before its copy began (a
-         * NAS not mounted) is noted as an attempt that failed, so that the
-         * status says it, with why — unless another rotation's is open,
-         * or holds the medium now (-EBUSY: its own attempt stands). Its
-         * record is appended once while it fails alike, not at each run
-         * that finds it away. */
-        if (!t.began && out->rc && out->rc != -EBUSY && in->pm && !in->pm->offline) {
-            t.alike =
-                ops_rotate_failed_alike(in->primary, in->medium, out->step, out->rc, in->path);
+        /* An on-line medium that failed before its copy began (a NAS not
+         * mounted) is noted as an attempt that failed, so that the status
+         * says it, with why — unless another rotation's is open, or holds
+         * the medium now (-EBUSY: its own attempt stands). */
+        if (!t.began && out->rc && out->rc != -EBUSY && online)
             t.began = ops_rotate_begin(in->primary, in->medium, true);
-        }
+        char why[sizeof(last_why)] = "";
+        if (out->rc && last_why[0])
+            (void)ops_rotate_why(out->step, out->rc, in->path, why, sizeof(why));
+        t.alike = why[0] && !strcmp(why, last_why);
         finish(&t);
     }
     if (drv->release)

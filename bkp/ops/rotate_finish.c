@@ -228,15 +228,12 @@ void ops_rotate_why_ja(ops_rotate_step at, int rc, const char *where, char *buf,
     bkp_i18n_end(&saved);
 }
 
-bool ops_rotate_failed_alike(const bkp_repo *primary, const char *medium, ops_rotate_step at,
-                             int rc, const char *where)
+void ops_rotate_last_failure(const bkp_repo *primary, const char *medium, char *why, size_t n)
 {
-    char why[sizeof(((bkp_media_attempt *)0)->why)];
     bkp_media_entry *e = bkp_media_get(primary, medium);
-    (void)ops_rotate_why(at, rc, where, why, sizeof(why));
-    bool alike = e && e->attempt.failed && e->attempt.ended && !strcmp(e->attempt.why, why);
+    bool failed = e && e->attempt.failed && e->attempt.ended;
+    snprintf(why, n, "%s", failed ? e->attempt.why : "");
     bkp_media_free(e);
-    return alike;
 }
 
 /* Note the first failure (`rc` non-zero) at `step`. */

@@ -102,12 +102,12 @@ typedef struct ops_rotate_end {
  * began to copy, noted so that its failure is known — never over another
  * rotation's attempt that is still copying (its process alive). */
 time_t ops_rotate_begin(bkp_repo *primary, const char *medium, bool failed_early);
-/* Whether the last attempt noted for `medium` failed, ended, with the words
- * a rotation stopped at `at` with `rc` (at `where`) would have now: an
- * on-line medium the nightly run finds away at every run is recorded once,
- * until it fails otherwise or is written. */
-bool ops_rotate_failed_alike(const bkp_repo *primary, const char *medium, ops_rotate_step at,
-                             int rc, const char *where);
+/* Why the last attempt noted for `medium` failed, into `why` (`n` bytes,
+ * "" when it did not fail, or has not ended): read before a rotation notes
+ * its own, so that an on-line medium the nightly run finds failing in the
+ * same words at every run (away, full) is recorded once, until it fails
+ * otherwise or is written (ops_rotate_end.alike). */
+void ops_rotate_last_failure(const bkp_repo *primary, const char *medium, char *why, size_t n);
 /* Why a rotation stopped at `at` with `rc`, in English as its audit record
  * keeps it (the words a person saw, without what only the terminal needs),
  * into `buf`; true when it stopped before it wrote anything on the medium

@@ -11,6 +11,7 @@
 #include "bkp/io/log.h"
 #include "bkp/media/registry.h"
 #include "bkp/ops/run.h"
+#include "bkp/ops/status.h"
 #include "bkp/audit/reread_sample.h"
 #include "bkp/audit/verify.h"
 #include "policies/schedule.h"
@@ -40,24 +41,29 @@ bool ops_run_sealed(const ops_run_result *res)
 static bool to_do(const ops_run_in *in, const pol_medium *pm)
 {
     bkp_media_entry *e = bkp_media_get(in->repo, pm->name);
-    bool failed = e && e->attempt.began && (e->attempt.failed || !e->attempt.ended);
+    rst_unfinished u = e ? ops_attempt_state(bkp_repo_path(in->repo), &e->attempt) : RST_FINISHED;
     bkp_media_free(e);
-    return failed || in->io->lacks(in->io->ctx, pm) != 0;
+    return u == RST_FAILED || u == RST_CUT_OFF || in->io->lacks(in->io->ctx, pm) != 0;
 }
 
 bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *cause, size_t n,
                          bool *tried)
 {
     const pol_policy *p = in->policy;
-    bool failed = false;
+    bool failed = false, any = false;
     *tried = false;
     for (size_t k = 0; k < p->nmedia; k++) {
         const pol_medium *pm = &p->media[k];
         if (!wanted(res, pm->name) || pol_type_write_once(pm->type) || pm->offline)
             continue;
-        /* A bucket is written when its rotation is due, not at every run. */
+        /* A bucket is written when its rotation is due, not at every run; a
+         * disk found holding all it should (planned, nothing to do) counts
+         * as a copy that succeeds. */
+        bool bucket = pol_medium_bucket(pm) != NULL;
         time_t due = in->io->medium_due(in->io->ctx, pm->name);
-        if (pol_medium_bucket(pm) ? due > in->now : !(due && due <= in->now) && !to_do(in, pm)) {
+        any = true;
+        *tried |= !bucket;
+        if (bucket ? due > in->now : !(due && due <= in->now) && !to_do(in, pm)) {
             bkp_debug("%s: nothing to copy now", pm->name);
             continue;
         }
@@ -72,6 +78,9 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *
             failed = true;
         }
     }
+    /* A whole run with no on-line medium to copy to: the copies' condition
+     * ends (the NAS taken out of the policy). */
+    *tried |= !any && !in->dataset;
     return failed;
 }
 
@@ -131,9 +140,10 @@ static bool sample_due(const ops_run_in *in, const bkp_repo *target, const char 
 }
 
 /* Each pack of the repository and of every on-line disk is re-read within
- * the policy's `verify: reread_every` (30 days by default). The targets are
- * sampled together, so that the one condition of the re-read is judged on
- * all of them, never cleared by one while another's damage stands. */
+ * the policy's `verify: reread_every` (30 days by default). The targets
+ * there are sampled together, so that the one condition of the re-read is
+ * judged on all of them (a disk away is not: its damage is judged again
+ * when it is back). */
 bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data)
 {
     const pol_policy *p = in->policy;

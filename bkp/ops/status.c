@@ -317,10 +317,7 @@ fail:
     return rc;
 }
 
-/* How the last rotation to a medium that began to copy stands (the
- * registry's bkp_media_attempt): finished, failed, running — the writer
- * lock of its process still held on the primary `repo` — or cut off. */
-static rst_unfinished unfinished(const char *repo, const bkp_media_attempt *a)
+rst_unfinished ops_attempt_state(const char *repo, const bkp_media_attempt *a)
 {
     if (!a->began)
         return RST_FINISHED;
@@ -351,7 +348,7 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
                 m->free_after = w->reg[k].free_after;
                 m->wrote = w->reg[k].wrote;
                 m->written = w->reg[k].last_write;
-                m->unfinished = unfinished(repo, a);
+                m->unfinished = ops_attempt_state(repo, a);
                 m->began = m->unfinished ? a->began : 0;
                 m->full = m->unfinished == RST_FAILED && a->full;
                 m->pruned_first = m->full && a->pruned_first;

@@ -69,6 +69,11 @@ typedef struct ops_status_log {
  * (`log->rc` negative), and `in->also` not called. */
 int ops_status(const ops_status_in *in, rst_status *out, ops_status_log *log);
 
+/* How the last rotation to a medium that began to copy stands (its registry
+ * entry's attempt `a`): finished, failed, running — the writer lock of its
+ * process still held on the primary at path `repo` — or cut off. */
+rst_unfinished ops_attempt_state(const char *repo, const bkp_media_attempt *a);
+
 /* The key-recovery drill reminder of `policy` (NULL: the default, once a
  * year) from what ops_status found in the log (`log`; NULL: none found). */
 rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *policy);

@@ -481,18 +481,21 @@ static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
     rb_doc_table_end(doc);
 }
 
-/* The failures of `d`'s backups as its nights saw them: the attempts that
- * sealed nothing one after another (a source down, tried again at every
- * run until it answered) count once; each one that sealed counts. */
+/* The failures of `d`'s backups as its days saw them: the attempts that
+ * sealed nothing one after another on one day (a source down, tried again
+ * at every run) count once; each one that sealed counts. */
 static long long failures_of(const rb_ev_dataset *d)
 {
     long long attempts = 0, runs = 0;
     bool in_run = false;
+    char day[16] = "", was[16] = "";
     for (size_t k = 0; k < d->nbackups; k++) {
         bool nothing = !ok_entry(&d->backups[k]) && !d->backups[k].generation;
+        rb_day(day, sizeof(day), d->backups[k].time);
         attempts += nothing;
-        runs += nothing && !in_run;
+        runs += nothing && (!in_run || strcmp(day, was));
         in_run = nothing;
+        memcpy(was, day, sizeof(was));
     }
     long long failed = (long long)d->backups_failed - attempts + runs;
     return failed > 0 ? failed : 0;
@@ -510,8 +513,8 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
     long long failures = failures_of(d);
     if (failures < (long long)d->backups_failed)
         snprintf(line, sizeof(line),
-                 _("%lld succeeded, failed %lld time(s) (%lld attempts, each tried again at the "
-                   "next run until it succeeded), %lld suspicious"),
+                 _("%lld succeeded, failed on %lld day(s) (%lld attempts: a failed backup is tried "
+                   "again at every run), %lld suspicious"),
                  (long long)d->backups_ok, failures, (long long)d->backups_failed,
                  (long long)d->backups_suspicious);
     else

@@ -319,5 +319,20 @@ cmp -s "$WORK/quiet/repo/keys/key" "$WORK/quiet/nas/repo/keys/key" && flunk "the
 check_exit 0 "$BKP" run --policy "$QPOL" || true
 cmp -s "$WORK/quiet/repo/keys/key" "$WORK/quiet/nas/repo/keys/key" ||
     flunk "the run left the NAS's key file behind the repository's key slots"
+# A NAS that fails in the middle of its copy (its packs folder cannot take
+# more, as a full disk) is recorded once, not at every quarter hour.
+if chattr +i "$WORK/quiet/nas/repo/packs" 2>/dev/null; then
+    echo more >"$WORK/quiet/lab/more.txt"
+    check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+    rotations=$(grep -c '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl")
+    check_exit 1 "$BKP" run --policy "$QPOL" || true
+    check_exit 1 "$BKP" run --policy "$QPOL" || true
+    [ "$(grep -c '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl")" = "$rotations" ] ||
+        flunk "a NAS failing alike was recorded again: $(grep '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl" | tail -2)"
+    chattr -i "$WORK/quiet/nas/repo/packs"
+    check_exit 0 "$BKP" run --policy "$QPOL" || true
+    grep '"op":"rotate"' "$WORK/quiet/repo/audit/log.jsonl" | tail -1 | grep -q '"outcome":"ok"' ||
+        flunk "the NAS mended should be copied to and recorded"
+fi
 
 finish

@@ -832,8 +832,8 @@ static void test_retries_one_failure(void **state)
                             brief_rec(15, "2025-01-07T02:45:04Z", true, "emr-db:39"),
                             brief_rec(16, "2025-01-08T02:00:04Z", false, "emr-db:40"))));
     char *t = render_of(ev, RB_MARKDOWN, false);
-    if (!strstr(t, "2 succeeded, failed 2 time(s) (4 attempts, each tried again at the next run "
-                   "until it succeeded), 0 suspicious")) {
+    if (!strstr(t, "2 succeeded, failed on 2 day(s) (4 attempts: a failed backup is tried again "
+                   "at every run), 0 suspicious")) {
         print_error("the retries should count as one failure:\n%s\n", t);
         free(t);
         json_decref(ev);
