@@ -350,29 +350,15 @@ static void test_print_offline_first(void **state)
     rb_runbook *rb = NULL;
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
-    static const rb_copy rows[] = {
-        {.medium = "nas",
-         .type = "disk",
-         .location = "onsite",
-         .offline = false,
-         .generation = "emr-db:42",
-         .captured = "2025-01-30 02:00 UTC"},
-        {.medium = "usb-a",
-         .type = "removable",
-         .location = "offsite",
-         .offline = true,
-         .generation = "emr-db:41",
-         .captured = "2025-01-29 02:00 UTC"},
-        {.medium = "usb-b",
-         .type = "removable",
-         .location = "offsite",
-         .offline = true,
-         .generation = "emr-db:35",
-         .captured = "2025-01-22 02:00 UTC"},
-    };
-    rb_copies copies = {0};
-    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
-        assert_int_equal(rb_copies_add(&copies, &rows[i]), 0);
+    /* usb-a's copy the newest off-line one, the on-line NAS's newer still. */
+    rb_copies copies = fixed_copies();
+    rb_copy nas = {.medium = "nas",
+                   .type = "disk",
+                   .location = "onsite",
+                   .offline = false,
+                   .generation = "emr-db:42",
+                   .captured = "2025-01-30 03:00 UTC"};
+    assert_int_equal(rb_copies_add(&copies, &nas), 0);
     char *t = rb_print(rb, &copies, NULL, "/var/lib/bkp/repo", NULL, RB_MARKDOWN, false, 0);
     assert_non_null(t);
     assert_non_null(strstr(t, "bkp generations emr-db --from usb-a"));
