@@ -108,15 +108,16 @@ static int io_copy(void *ctx, const pol_medium *pm)
 
 /* Whether the rotation to on-line disk `pm` would write, by its plan (a
  * dry run: it writes nothing; it checks the label and the pins as the
- * rotation does, and lists the medium's records), saying nothing: the copy
- * that follows says what there is to say. */
+ * rotation does, and lists the medium's records). What it finds goes to
+ * the system log alone (a pin that does not verify, a generation passed
+ * over): the copy that follows, if any, says it again for people. */
 static int io_lacks(void *ctx, const pol_medium *pm)
 {
     cli *c = ctx;
     cli_medium m;
     ops_rotate_out o = {0};
     int rc = -ENOENT;
-    bkp_log_scope *hush = bkp_log_scope_new(NULL, NULL), *was = bkp_log_scope_enter(hush);
+    bkp_log_scope *hush = bkp_log_scope_new(io_journal, NULL), *was = bkp_log_scope_enter(hush);
     if (hush && !cli_medium_find(c, pm->name, &m)) {
         ops_rotate_in in = {.primary = c->r,
                             .policy = c->policy,

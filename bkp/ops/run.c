@@ -228,11 +228,16 @@ static int run_hook(const ops_run_in *in, const pol_dataset *d, const pol_hook *
     return aex ? -EIO : rc;
 }
 
-/* Newest generation's finish time and the number of generations of `name`. */
+/* Newest generation's finish time, the start of the last one sealed (the
+ * highest sequence number: what the schedule counts from) and the number
+ * of generations of `name`. One sealed while the clock was ahead is in the
+ * future: the next run makes one (the schedule says so of a last run in
+ * the future), and from then on it is not the last one. */
 static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_start, size_t *count)
 {
     bkp_gen **v = NULL;
     size_t n = 0;
+    uint32_t seq = 0;
     *last = *last_start = 0;
     *count = 0;
     if (bkp_gen_list(r, name, &v, &n))
@@ -240,8 +245,10 @@ static void history(bkp_repo *r, const char *name, time_t *last, time_t *last_st
     for (size_t i = 0; i < n; i++)
         if (!v[i]->status && !v[i]->pruned) {
             (*count)++;
-            if (v[i]->finished > *last) {
+            if (v[i]->finished > *last)
                 *last = v[i]->finished;
+            if (v[i]->seq > seq) {
+                seq = v[i]->seq;
                 *last_start = v[i]->started;
             }
         }

@@ -353,6 +353,54 @@ static void test_quiet_run_does_what_is_due(void **state)
     ops_repo_free(&x.f);
 }
 
+/* The clock of fixture `x` (its seals' and its run's) at `t`: the test
+ * clock's, which the seal checks its dates against. */
+static void clock_at(fixture *x, time_t t)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)t);
+    setenv("BKP_NOW", v, 1);
+    x->now = x->in.now = t;
+}
+
+/* A clock that was a week ahead for one night: its generation is in the
+ * future. The first run after the clock is mended makes one more (better
+ * one too many than none for a week), and from then on the schedule
+ * counts from it, not from the one in the future: no backup at every run. */
+static void test_clock_was_ahead(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    (void)state;
+    if (!bkp_clock_is_test())
+        skip(); /* the seal refuses a date after the real clock */
+    /* Tomorrow at noon (UTC; 21:00 in Japan): far from the schedules' slots. */
+    time_t mended = (time(NULL) / 86400 + 1) * 86400 + 12 * 3600;
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)mended);
+    setenv("BKP_NOW", v, 1);
+    first_run(&x, "", &res);
+    ops_run_result_free(&res);
+    clock_at(&x, mended + 7 * 86400); /* ahead */
+    x.in.force = true;
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    assert_string_equal(res.v[0].what, "sealed");
+    ops_run_result_free(&res);
+    x.in.force = false;
+    clock_at(&x, mended + 60); /* mended */
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    assert_string_equal(res.v[0].what, "sealed");
+    ops_run_result_free(&res);
+    clock_at(&x, mended + 960); /* the next quarter hour */
+    assert_int_equal(ops_run_datasets(&x.in, &res), 0);
+    assert_string_equal(res.v[0].what, "not due");
+    assert_string_equal(res.v[1].what, "not due");
+    ops_run_result_free(&res);
+    unsetenv("BKP_NOW");
+    assert_int_equal(generations(&x, "emr"), 3);
+    ops_repo_free(&x.f);
+}
+
 static void test_failing_hook_fails_its_dataset_alone(void **state)
 {
     fixture x;
@@ -717,6 +765,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_quiet_run_does_what_is_due),
+        cmocka_unit_test(test_clock_was_ahead),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
