@@ -594,9 +594,13 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
      * off-line one when there is one (an on-line disk was within reach of
      * what encrypted the server). */
     const char *newest = NULL;
+    const rb_copy *online = NULL; /* the newest copy on-line */
     bool offline = false;
     for (size_t i = 0; copies && i < copies->n; i++) {
         const rb_copy *c = &copies->v[i];
+        if (strcmp(c->medium, "repository") && !c->offline &&
+            (!online || strcmp(c->captured, online->captured) > 0))
+            online = c;
         if (!strcmp(c->medium, "repository") || (offline && !c->offline))
             continue;
         if (!newest || (c->offline && !offline) || strcmp(c->captured, newest) > 0) {
@@ -638,6 +642,12 @@ static char *print(const rb_runbook *rb, const rb_on_medium *on, const rb_copies
                       "section \"If this server and its policy are gone\" below: the steps of "
                       "the table need this server's policy."));
     copies_table(d, copies, on);
+    if (!on && offline && online && strcmp(online->captured, newest) > 0)
+        rb_doc_para(d,
+                    _("The steps read %s, the newest copy off-line. %s holds a newer one (%s), "
+                      "but it was within reach of the network: use it only once it is certain "
+                      "that the attack did not reach it."),
+                    first_medium, online->medium, online->generation);
     rb_doc_h2(d, _("Steps"));
     const char *to = restore_target(rb);
     char quoted[2300];

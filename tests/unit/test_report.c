@@ -366,6 +366,8 @@ static void test_print_offline_first(void **state)
     assert_non_null(strstr(t, "bkp restore emr-db:SEQ /var/restore/emr --from usb-a"));
     assert_null(strstr(t, "--from nas"));
     assert_null(strstr(t, "--media nas"));
+    assert_non_null(strstr(t, "The steps read usb-a, the newest copy off-line. nas holds a newer "
+                              "one (emr-db:42)"));
     free(t);
     rb_copies_free(&copies);
     rb_free(rb);
