@@ -291,28 +291,41 @@ static void test_print_bar(void **state)
     rb_free(rb);
 }
 
+/* The runbook of `yaml` loaded into `*rb` from a file of its own (removed
+ * again): what rb_load returns. */
+static int load_text(const char *yaml, rb_runbook **rb)
+{
+    char dir[] = "/tmp/bkp-test-print-XXXXXX", path[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/rb.yaml", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(yaml, f);
+    assert_int_equal(fclose(f), 0);
+    *rb = NULL;
+    int rc = rb_load(path, rb);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(rmdir(dir), 0);
+    return rc;
+}
+
 /* Two data sets restored to two folders: each restore's line sets
  * $BKP_TARGET for the steps after it, as the engine does (the last
  * restore's folder), where the paper said to export the first alone. */
 static void test_print_two_targets(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/bkp-test-print-XXXXXX", path[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/two.yaml", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("title: two\n"
-          "datasets: [emr, lab]\n"
-          "steps:\n"
-          "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
-          "  - { who: a, run: \"test -s $BKP_TARGET/emr.dump\" }\n"
-          "  - { who: a, restore: { dataset: lab, to: \"/var/restore/my lab\" } }\n"
-          "  - { who: a, run: \"test -s $BKP_TARGET/lab.csv\" }\n",
-          f);
-    assert_int_equal(fclose(f), 0);
-    rb_runbook *rb = NULL;
-    assert_int_equal(rb_load(path, &rb), 0);
+    rb_runbook *rb;
+    assert_int_equal(
+        load_text("title: two\n"
+                  "datasets: [emr, lab]\n"
+                  "steps:\n"
+                  "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
+                  "  - { who: a, run: \"test -s $BKP_TARGET/emr.dump\" }\n"
+                  "  - { who: a, restore: { dataset: lab, to: \"/var/restore/my lab\" } }\n"
+                  "  - { who: a, run: \"test -s $BKP_TARGET/lab.csv\" }\n",
+                  &rb),
+        0);
     char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
     assert_non_null(strstr(t, "export BKP_TARGET=/var/restore/emr; bkp restore emr:SEQ /var/restore/emr"));
@@ -323,21 +336,17 @@ static void test_print_two_targets(void **state)
     free(t);
     rb_free(rb);
     /* One folder: the paragraph says it, quoted for the shell. */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("title: one\n"
-          "datasets: [emr]\n"
-          "steps:\n"
-          "  - { who: a, restore: { dataset: emr, to: \"/var/restore/my emr\" } }\n",
-          f);
-    assert_int_equal(fclose(f), 0);
-    assert_int_equal(rb_load(path, &rb), 0);
+    assert_int_equal(
+        load_text("title: one\n"
+                  "datasets: [emr]\n"
+                  "steps:\n"
+                  "  - { who: a, restore: { dataset: emr, to: \"/var/restore/my emr\" } }\n",
+                  &rb),
+        0);
     t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(strstr(t, "type `export BKP_TARGET='/var/restore/my emr'` first."));
     free(t);
     rb_free(rb);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(rmdir(dir), 0);
 }
 
 /* The medium the paper restores from is an off-line one, though the
@@ -379,23 +388,17 @@ static void test_print_offline_first(void **state)
 static void test_print_env_user(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/bkp-test-print-XXXXXX", path[128];
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/db.yaml", dir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("title: db\n"
-          "datasets: [emr]\n"
-          "run_as: postgres\n"
-          "steps:\n"
-          "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
-          "  - { who: a, run: \"pg_restore -d emr $BKP_TARGET/emr.dump\",\n"
-          "      env: [\"PGHOST=/run/pg sock\", PGPORT=5433] }\n"
-          "  - { who: a, check: \"test -s /etc/hostname\", run_as: root }\n",
-          f);
-    assert_int_equal(fclose(f), 0);
-    rb_runbook *rb = NULL;
-    assert_int_equal(rb_load(path, &rb), 0);
+    rb_runbook *rb;
+    assert_int_equal(load_text("title: db\n"
+                               "datasets: [emr]\n"
+                               "run_as: postgres\n"
+                               "steps:\n"
+                               "  - { who: a, restore: { dataset: emr, to: /var/restore/emr } }\n"
+                               "  - { who: a, run: \"pg_restore -d emr $BKP_TARGET/emr.dump\",\n"
+                               "      env: [\"PGHOST=/run/pg sock\", PGPORT=5433] }\n"
+                               "  - { who: a, check: \"test -s /etc/hostname\", run_as: root }\n",
+                               &rb),
+                     0);
     char *t = rb_print(rb, NULL, NULL, NULL, NULL, RB_MARKDOWN, false, printed_at);
     assert_non_null(t);
     assert_non_null(strstr(t,
@@ -405,19 +408,13 @@ static void test_print_env_user(void **state)
     free(t);
     rb_free(rb);
     /* An entry that is no NAME=value (an option of env(1) on paper) is refused. */
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("title: db\n"
-          "datasets: [emr]\n"
-          "steps:\n"
-          "  - { who: a, run: \"true\", env: [\"-Secho x=1\"] }\n",
-          f);
-    assert_int_equal(fclose(f), 0);
-    rb = NULL;
-    assert_int_not_equal(rb_load(path, &rb), 0);
+    assert_int_not_equal(load_text("title: db\n"
+                                   "datasets: [emr]\n"
+                                   "steps:\n"
+                                   "  - { who: a, run: \"true\", env: [\"-Secho x=1\"] }\n",
+                                   &rb),
+                         0);
     rb_free(rb);
-    assert_int_equal(unlink(path), 0);
-    assert_int_equal(rmdir(dir), 0);
 }
 
 /* The procedure a disk carries beside its kit: the generations it holds,
