@@ -589,10 +589,13 @@ grep -q 'expects' <<<"$ERR" &&
 kill_rotate() {
     local what=$1 pid found= rc=0
     shift
+    # Only a file this rotation wrote: one the killed rotation before it
+    # left would stop this one before it began (its attempt not yet noted).
+    touch "$WORK/crash.start"
     "$BKP" rotate crash --policy "$POL2" >"$WORK/crash.out" 2>&1 &
     pid=$!
     for _ in $(seq 20000); do
-        if [ -n "$(find "$CRASH/repo/packs" "$@" -print -quit 2>/dev/null)" ]; then
+        if [ -n "$(find "$CRASH/repo/packs" "$@" -newer "$WORK/crash.start" -print -quit 2>/dev/null)" ]; then
             found=1
             break
         fi
