@@ -48,6 +48,16 @@ static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
     return buf;
 }
 
+/* How the last drill `dr` went, after its time: whether a person attended
+ * it, and a failure (the page says it too). Whole phrases, as above. */
+static const char *drill_words(const rst_drill *dr)
+{
+    bool failed = dr->when.time && dr->when.outcome && strcmp(dr->when.outcome, "ok");
+    if (dr->attended == RST_NO)
+        return failed ? _(" (unattended, FAILED)") : _(" (unattended)");
+    return failed ? _(" (FAILED)") : "";
+}
+
 static void dataset_print(const rst_dataset *d, const char *lang)
 {
     char a[32], b[32], x[128];
@@ -80,7 +90,7 @@ static void dataset_print(const rst_dataset *d, const char *lang)
                ? _(" (the latest was sealed as SUSPICIOUS)")
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
-           d->last_drill.attended == RST_NO ? _(" (unattended)") : "");
+           drill_words(&d->last_drill));
     const rst_drill *dr = &d->last_drill, *att = &d->last_attended;
     if (att->when.time)
         printf(_("  last attended drill %s (%s%s%s)\n"), local(att->when.time, a, sizeof(a)),

@@ -180,8 +180,10 @@ bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data);
 #define OPS_REREAD_PACE (23 * 3600)
 
 /* The drills the policy schedules that are due, unattended: true when one
- * failed (said). */
-bool ops_run_drills(const ops_run_in *in);
+ * failed (said); `*ran` whether any was due, or the policy has none (else
+ * the drills' condition is not judged: a run between two drills says
+ * nothing of them). */
+bool ops_run_drills(const ops_run_in *in, bool *ran);
 
 /* The conditions of the run (alerts.h), into `al`: */
 /* each data set's backup (failed, or fine again) and a suspicious seal; */

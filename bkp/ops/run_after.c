@@ -190,10 +190,13 @@ static bool rotated_once(const ops_run_in *in)
  * runbook waits for its schedule's first time after the repository began
  * (a monthly drill on the 1st does not run at set-up, during the day's
  * work, because the 1st before it passed without one). */
-bool ops_run_drills(const ops_run_in *in)
+bool ops_run_drills(const ops_run_in *in, bool *ran)
 {
     const pol_policy *p = in->policy;
     bool failed = false;
+    /* A policy without drills (they were taken out of it) ends their
+     * condition. */
+    *ran = !p->ndrills;
     if (p->ndrills && p->nmedia && !rotated_once(in)) {
         bkp_debug("scheduled drills wait for the first rotation");
         return false;
@@ -212,6 +215,7 @@ bool ops_run_drills(const ops_run_in *in)
             when = began;
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))
             continue;
+        *ran = true;
         if (in->io->drill(in->io->ctx, p->drills[i].runbook, stem)) {
             bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                     _("the scheduled drill %s failed; its report (in the repository's reports/) "

@@ -55,6 +55,7 @@ typedef struct fixture {
     size_t nsealed;
     char drilled[8][64]; /* the drills run, by stem */
     size_t ndrilled;
+    bool drill_fails;
     char copied[8][32];
     size_t ncopied;
     int lacks; /* what io->lacks says of every disk */
@@ -131,7 +132,9 @@ static int drill(void *ctx, const char *runbook, const char *stem)
     fixture *x = ctx;
     (void)runbook;
     snprintf(x->drilled[x->ndrilled++], sizeof(x->drilled[0]), "%s", stem);
-    return ops_repo_record(&x->f, "drill", NULL, false, json_pack("{s:s}", "runbook", stem));
+    int rc =
+        ops_repo_record(&x->f, "drill", NULL, x->drill_fails, json_pack("{s:s}", "runbook", stem));
+    return rc ? rc : x->drill_fails;
 }
 
 static void setup_with(fixture *x, const char *before)
@@ -194,7 +197,9 @@ static void test_priority_then_not_due(void **state)
     assert_false(ops_run_failed(&res));
     assert_false(ops_run_wants_prune(x.f.p));
     /* No scheduled drill before the first copy to a medium. */
-    assert_false(ops_run_drills(&x.in));
+    bool drilled;
+    assert_false(ops_run_drills(&x.in, &drilled));
+    assert_false(drilled);
     assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
     char cause[64] = "";
@@ -206,11 +211,13 @@ static void test_priority_then_not_due(void **state)
     assert_string_equal(cause, "");
     /* Nor at once after it: its first time after the repository began
      * (the 1st of a month, 05:00) is still to come. Then it runs. */
-    assert_false(ops_run_drills(&x.in));
+    assert_false(ops_run_drills(&x.in, &drilled));
+    assert_false(drilled);
     assert_int_equal(x.ndrilled, 0);
     time_t was = x.in.now;
     x.in.now = x.now + 32 * 86400;
-    assert_false(ops_run_drills(&x.in));
+    assert_false(ops_run_drills(&x.in, &drilled));
+    assert_true(drilled);
     assert_int_equal(x.ndrilled, 1);
     assert_string_equal(x.drilled[0], "monthly");
     x.in.now = was;
@@ -231,7 +238,8 @@ static void test_priority_then_not_due(void **state)
     assert_int_equal(x.nsealed, 2);
     /* The drill's record has the log's clock, a moment after the run's. */
     x.in.now = bkp_now();
-    assert_false(ops_run_drills(&x.in));
+    assert_false(ops_run_drills(&x.in, &drilled));
+    assert_false(drilled);
     assert_int_equal(x.ndrilled, 1);
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
@@ -353,6 +361,45 @@ static void test_quiet_run_does_what_is_due(void **state)
     ops_repo_free(&x.f);
 }
 
+/* A scheduled drill that failed is told once, and stays told until a
+ * drill succeeds: a run between two drills judges nothing of them (it
+ * once said "the scheduled drills succeed again" a quarter of an hour
+ * after one failed). */
+static void test_drill_condition_waits_for_a_drill(void **state)
+{
+    fixture x;
+    ops_run_result res;
+    ops_alerts al = {0};
+    (void)state;
+    first_run(&x, "", &res);
+    x.drill_fails = true;
+    x.in.now = x.now + 32 * 86400;                /* past the 1st of the month, 05:00 */
+    assert_true(ops_run_after(&x.in, &res, &al)); /* its copy to nas the first rotation */
+    assert_int_equal(x.ncopied, 1);
+    x.lacks = 0;
+    assert_int_equal(x.ndrilled, 1);
+    assert_string_equal(judged(&al, "drill"), "failed");
+    ops_alerts_free(&al);
+    /* A quarter of an hour later: the failed drill's record says when it
+     * ran, so none is due, and its condition stays as told. */
+    x.in.now = bkp_now() + 900;
+    al = (ops_alerts){0};
+    assert_false(ops_run_after(&x.in, &res, &al));
+    assert_int_equal(x.ndrilled, 1);
+    assert_null(judged(&al, "drill"));
+    ops_alerts_free(&al);
+    /* The next month's succeeds: the condition ends. */
+    x.drill_fails = false;
+    x.in.now = bkp_now() + 32 * 86400;
+    al = (ops_alerts){0};
+    assert_false(ops_run_after(&x.in, &res, &al));
+    assert_int_equal(x.ndrilled, 2);
+    assert_string_equal(judged(&al, "drill"), "");
+    ops_alerts_free(&al);
+    ops_run_result_free(&res);
+    ops_repo_free(&x.f);
+}
+
 /* The clock of fixture `x` (its seals' and its run's) at `t`: the test
  * clock's, which the seal checks its dates against. */
 static void clock_at(fixture *x, time_t t)
@@ -424,7 +471,9 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     ops_run_alert_outcomes(&al, &res);
     assert_false(ops_run_after(&x.in, &res, &al));
     ops_run_alert_media(&x.in, &al);
-    assert_int_equal(al.n, 6); /* 2 backups, copy-online, verify, drill, usb-a not connected */
+    /* 2 backups, copy-online, verify, usb-a not connected; no drill ran
+     * (none before the first rotation) */
+    assert_int_equal(al.n, 5);
     assert_string_equal(al.v[0].key, "backup:emr");
     assert_string_equal(al.v[0].state, "failed");
     /* The advice of its cause: the hook, run by hand; and the same in Japanese. */
@@ -438,7 +487,7 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_string_equal(al.v[2].key, "copy-online");
     assert_string_equal(al.v[3].key, "verify");
     assert_null(al.v[3].state);
-    assert_string_equal(al.v[4].key, "drill");
+    assert_string_equal(al.v[4].key, "connected:usb-a");
     /* Told once per change: the failure now, not again at the next run. */
     assert_int_equal(ops_alerts_tell(x.f.r, x.f.p, &al, x.now, told, audit, &x), 0);
     assert_true(told[0]);
@@ -766,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_quiet_run_does_what_is_due),
         cmocka_unit_test(test_clock_was_ahead),
+        cmocka_unit_test(test_drill_condition_waits_for_a_drill),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
