@@ -232,6 +232,33 @@ static bool terminal(void)
     return fd >= 0;
 }
 
+/* A drill `bkp run` held on schedule whose runbook could not be used
+ * (said above): recorded as a drill that failed, so that the schedule
+ * counts from it (not tried again, and said again, at every run) and the
+ * status and the evidence show it, under the first data set it names. */
+static void record_unstarted(cli *c, const char *name)
+{
+    char stem[256], ja[256];
+    const char *ds = NULL;
+    rb_runbook_stem(name, stem, sizeof(stem));
+    for (size_t i = 0; c->policy && !ds && i < c->policy->ndatasets; i++) {
+        char its[256];
+        const char *rb = c->policy->datasets[i].runbook;
+        if (rb && (rb_runbook_stem(rb, its, sizeof(its)), !strcmp(its, stem)))
+            ds = c->policy->datasets[i].name;
+    }
+    const char *why = N_("the runbook could not be used; `bkp runbook show` says why");
+    bkp_i18n_saved saved;
+    bkp_i18n_begin(&saved, "ja");
+    snprintf(ja, sizeof(ja), "%s", _(why));
+    bkp_i18n_end(&saved);
+    json_t *fig = json_pack("{s:s, s:b, s:b}", "runbook", stem, "drill", true, "attended", false);
+    bkp_audit_rec rec = {
+        .op = "drill", .dataset = ds, .failed = true, .figures = fig, .error = why, .error_ja = ja};
+    (void)cli_audit(c, &rec);
+    json_decref(fig);
+}
+
 int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
 {
     rb_runbook *rb = NULL;
@@ -282,6 +309,8 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         ex = EXIT_USAGE;
     }
     if (ex) {
+        if (drill && unattended)
+            record_unstarted(c, name);
         rb_free(rb);
         return ex;
     }

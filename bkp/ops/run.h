@@ -104,7 +104,10 @@ typedef struct ops_run_io {
     /* The copy on on-line disk `m`, read-only, into `*out`; non-zero when it
      * is not there or cannot be opened (then passed over). */
     int (*open_online)(void *ctx, const pol_medium *m, bkp_repo **out);
-    /* Run the drill of runbook `runbook` (named `stem` in the records) unattended. */
+    /* Run the drill of runbook `runbook` (named `stem` in the records)
+     * unattended: 0 when it succeeded, > 0 when it failed (its report says
+     * where), < 0 when it could not start (its runbook not usable: said,
+     * and recorded as a drill that failed). */
     int (*drill)(void *ctx, const char *runbook, const char *stem);
     /* Where a data set's errors and warnings go as they are said when
      * nobody watches (`said_once`: the system log); called under the log's
@@ -179,11 +182,19 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *
 bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data);
 #define OPS_REREAD_PACE (23 * 3600)
 
-/* The drills the policy schedules that are due, unattended: true when one
- * failed (said); `*ran` whether any was due, or the policy has none (else
+/* How the drills of a run ended: every one that ran succeeded, one failed,
+ * or one could not start (its runbook; the worst of them). */
+typedef enum ops_drills_end {
+    OPS_DRILLS_FINE = 0,
+    OPS_DRILLS_FAILED,
+    OPS_DRILLS_UNSTARTED,
+} ops_drills_end;
+
+/* The drills the policy schedules that are due, unattended: how they
+ * ended (a failure said); `*ran` whether any was due, or the policy has none (else
  * the drills' condition is not judged: a run between two drills says
  * nothing of them). */
-bool ops_run_drills(const ops_run_in *in, bool *ran);
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *ran);
 
 /* The conditions of the run (alerts.h), into `al`: */
 /* each data set's backup (failed, or fine again) and a suspicious seal; */

@@ -190,10 +190,10 @@ static bool rotated_once(const ops_run_in *in)
  * runbook waits for its schedule's first time after the repository began
  * (a monthly drill on the 1st does not run at set-up, during the day's
  * work, because the 1st before it passed without one). */
-bool ops_run_drills(const ops_run_in *in, bool *ran)
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *ran)
 {
     const pol_policy *p = in->policy;
-    bool failed = false;
+    ops_drills_end end = OPS_DRILLS_FINE;
     /* A policy without drills (they were taken out of it) ends their
      * condition. */
     *ran = !p->ndrills;
@@ -216,14 +216,21 @@ bool ops_run_drills(const ops_run_in *in, bool *ran)
         if (!pol_is_due(&p->drills[i].schedule, when, in->now))
             continue;
         *ran = true;
-        if (in->io->drill(in->io->ctx, p->drills[i].runbook, stem)) {
+        int ex = in->io->drill(in->io->ctx, p->drills[i].runbook, stem);
+        if (ex > 0 && end == OPS_DRILLS_FINE) {
             bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
                     _("the scheduled drill %s failed; its report (in the repository's reports/) "
                       "says which step"),
                     stem);
-            failed = true;
+            end = OPS_DRILLS_FAILED;
+        } else if (ex < 0) {
+            bkp_error(_("the scheduled drill %s could not start: mend its runbook (above; `bkp "
+                        "runbook show %s` checks it), then rehearse it with `bkp drill %s`; "
+                        "otherwise it is held again at its next time"),
+                      stem, stem, stem);
+            end = OPS_DRILLS_UNSTARTED;
         }
     }
     free(log);
-    return failed;
+    return end;
 }

@@ -17,6 +17,9 @@
 #  5. `--medium repository` reads the primary alone, as asked (primary); an
 #     attended drill is shown in the status without the mark.
 #  6. An unattended drill after it does not hide the last attended one.
+#  7. A scheduled drill whose runbook cannot be used is recorded as failed
+#     (said once, not again at every run), the status says FAILED, and the
+#     drill's alert is not cleared by the runs after it.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
@@ -141,5 +144,27 @@ jq -e '.datasets[0].last_attended_drill.attested_by == "山田"' <<<"$OUT" >/dev
     flunk "status --json should keep the last attended drill: $(jq -c '.datasets[0].last_attended_drill' <<<"$OUT")"
 grep -q 'data-attended="last">[^<]*山田' "$WORK/status.html" ||
     flunk "the status page should name the last attended drill: $(grep -o 'data-attended[^<]*' "$WORK/status.html")"
+
+# 7. The runbook broken before February's drill.
+RB=$WORK/runbooks/emr.yaml
+cp "$RB" "$WORK/emr.yaml.good"
+sed -i 's/^title:/titel:/' "$RB"
+BKP_NOW=$(date -u -d 2027-02-01T06:05:00Z +%s)
+run_any "$BKP" run --force
+[ "$RC" = 1 ] || flunk "a run whose scheduled drill could not start should exit 1, not $RC"
+output_has "could not start" "the run should say the scheduled drill could not start"
+output_has "bkp runbook show emr"
+[ "$(drills | jq '[.[] | select(.outcome == "failed")] | length')" = 1 ] ||
+    flunk "the drill that could not start should be recorded as failed: $(drills)"
+BKP_NOW=$(date -u -d 2027-02-01T06:20:00Z +%s)
+run_any "$BKP" run
+grep -q "could not start\|titel" <<<"$OUT$ERR" && flunk "the next run should not try the broken drill again: $ERR"
+[ "$(drills | jq '[.[] | select(.outcome == "failed")] | length')" = 1 ] ||
+    flunk "the drill that could not start was held again a quarter of an hour later: $(drills)"
+"$BKP" audit show --json | jq -e '[.[] | select(.op == "notify" and .figures.key == "drill")] | last | .figures.event == "raised"' >/dev/null ||
+    flunk "the drill's alert should stay raised: $("$BKP" audit show --json | jq -c '[.[] | select(.op == "notify" and .figures.key == "drill")]')"
+ok env LANG=C "$BKP" status
+output_has "(unattended, FAILED)" "status should say the last drill failed"
+cp "$WORK/emr.yaml.good" "$RB"
 
 finish

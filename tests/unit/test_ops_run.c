@@ -55,7 +55,7 @@ typedef struct fixture {
     size_t nsealed;
     char drilled[8][64]; /* the drills run, by stem */
     size_t ndrilled;
-    bool drill_fails;
+    int drill_ex; /* what the drill returns: 0 done, > 0 failed, < 0 could not start */
     char copied[8][32];
     size_t ncopied;
     int lacks; /* what io->lacks says of every disk */
@@ -132,9 +132,9 @@ static int drill(void *ctx, const char *runbook, const char *stem)
     fixture *x = ctx;
     (void)runbook;
     snprintf(x->drilled[x->ndrilled++], sizeof(x->drilled[0]), "%s", stem);
-    int rc =
-        ops_repo_record(&x->f, "drill", NULL, x->drill_fails, json_pack("{s:s}", "runbook", stem));
-    return rc ? rc : x->drill_fails;
+    int rc = ops_repo_record(&x->f, "drill", NULL, x->drill_ex != 0,
+                             json_pack("{s:s}", "runbook", stem));
+    return rc ? rc : x->drill_ex;
 }
 
 static void setup_with(fixture *x, const char *before)
@@ -372,7 +372,7 @@ static void test_drill_condition_waits_for_a_drill(void **state)
     ops_alerts al = {0};
     (void)state;
     first_run(&x, "", &res);
-    x.drill_fails = true;
+    x.drill_ex = 1;
     x.in.now = x.now + 32 * 86400;                /* past the 1st of the month, 05:00 */
     assert_true(ops_run_after(&x.in, &res, &al)); /* its copy to nas the first rotation */
     assert_int_equal(x.ncopied, 1);
@@ -388,12 +388,23 @@ static void test_drill_condition_waits_for_a_drill(void **state)
     assert_int_equal(x.ndrilled, 1);
     assert_null(judged(&al, "drill"));
     ops_alerts_free(&al);
-    /* The next month's succeeds: the condition ends. */
-    x.drill_fails = false;
+    /* The next month's could not start (its runbook): still failed, in
+     * other words, and not held again a quarter of an hour later. */
+    x.drill_ex = -1;
+    x.in.now = bkp_now() + 32 * 86400;
+    bool drilled;
+    assert_int_equal(ops_run_drills(&x.in, &drilled), OPS_DRILLS_UNSTARTED);
+    assert_true(drilled);
+    x.in.now = bkp_now() + 900;
+    assert_int_equal(ops_run_drills(&x.in, &drilled), OPS_DRILLS_FINE);
+    assert_false(drilled);
+    assert_int_equal(x.ndrilled, 2);
+    /* The month after succeeds: the condition ends. */
+    x.drill_ex = 0;
     x.in.now = bkp_now() + 32 * 86400;
     al = (ops_alerts){0};
     assert_false(ops_run_after(&x.in, &res, &al));
-    assert_int_equal(x.ndrilled, 2);
+    assert_int_equal(x.ndrilled, 3);
     assert_string_equal(judged(&al, "drill"), "");
     ops_alerts_free(&al);
     ops_run_result_free(&res);
