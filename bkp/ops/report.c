@@ -317,8 +317,11 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
             time_t base =
                 ops_rotation_captured(r, ds->name) ? ops_rotation_captured(r, ds->name) : t;
             time_t start = tl->last_off ? tl->last_off : s->from;
-            if (!pre && t - start > d->offline_gap)
+            if (!pre && t - start > d->offline_gap) {
                 d->offline_gap = t - start;
+                d->offline_gap_end = t;
+            }
+            d->offline_lapses += !pre && t - start > s->p->rule.offline_max_age;
             if (base > tl->last_off)
                 tl->last_off = base;
         }
@@ -396,9 +399,14 @@ static bool dataset_part(const ops_report_in *in, const pol_dataset *ds, const s
     for (size_t i = 0; i < s->nrecords; i++)
         count_record(&s->records[i], ds, s, &t);
     time_t end = s->to < bkp_now() ? s->to : bkp_now();
-    if (end - (t.last_off ? t.last_off : s->from) > d->offline_gap)
-        d->offline_gap = end - (t.last_off ? t.last_off : s->from);
+    int64_t age = end - (t.last_off ? t.last_off : s->from); /* of the newest, at the end */
+    if (age > d->offline_gap) {
+        d->offline_gap = age;
+        d->offline_gap_end = end;
+    }
+    d->offline_lapses += age > p->rule.offline_max_age;
     d->offline_gap_ok = t.last_off && d->offline_gap <= p->rule.offline_max_age;
+    d->offline_at_end_ok = t.last_off && age <= p->rule.offline_max_age ? RST_YES : RST_NO;
     /* The nights its schedule asked for since it has had it, and those none
      * took. */
     time_t since = s->sched_since[ds - p->datasets];

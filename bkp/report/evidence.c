@@ -71,7 +71,11 @@ static bool generations(const rb_evidence *ev, char *out, size_t n)
 
 #define ROTATIONS_CITED 12
 
-/* 2. An off-line copy, never older than the rule allows. */
+/* 2. An off-line copy no older than the rule allows, at the period's end
+ * (as the generations: the checklist asks whether it is done, and a "no"
+ * asks for the date it will be); each time in the period it was older,
+ * said with the longest. A document written before it was counted that
+ * way is judged over the whole period. */
 static bool offline(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
@@ -79,11 +83,21 @@ static bool offline(const rb_evidence *ev, char *out, size_t n)
         const rb_ev_dataset *d = &ev->datasets[i];
         double gap = (double)d->offline_gap / 86400.0;
         double max = (double)d->offline_max_age / 86400.0;
-        ok &= d->offline_gap_ok;
-        bkp_strappend(out, n,
-                      _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
-                        "%.0f); rotations"),
-                      sep(i), d->name, gap, max);
+        char until[64];
+        ok &= d->offline_at_end_ok == RST_UNSAID ? d->offline_gap_ok
+                                                 : d->offline_at_end_ok == RST_YES;
+        if (d->offline_at_end_ok == RST_YES && d->offline_lapses && d->offline_gap_end)
+            bkp_strappend(out, n,
+                          _("%s%s: an off-line copy within %.0f days at the period's end; in the "
+                            "period it was older %lld time(s), the longest %.1f days, until %s; "
+                            "rotations"),
+                          sep(i), d->name, max, (long long)d->offline_lapses, gap,
+                          bkp_local_time(until, sizeof(until), d->offline_gap_end, "-"));
+        else
+            bkp_strappend(out, n,
+                          _("%s%s: longest time without a fresh off-line copy %.1f days (at most "
+                            "%.0f); rotations"),
+                          sep(i), d->name, gap, max);
         /* Only the rotations to off-line media: an on-line disk's copy,
          * within reach of what runs on the server, proves nothing here. */
         size_t cited = 0, okn = 0, skip;
@@ -585,6 +599,11 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
         rb_doc_para(doc, _("Not met — %s: %s"), part_title((rb_ev_part_id)k),
                     part_fix((rb_ev_part_id)k));
     }
+    /* The checklist asks, of each "no", the date by which it will be "yes". */
+    if (ev->judged && !ev->answer)
+        rb_doc_para(doc, "%s",
+                    _("Target date for meeting it (the checklist asks for one with "
+                      "each \"no\"):      -    -    "));
 }
 
 /* The words of the report, for an inspector who does not run bkp. */

@@ -140,6 +140,12 @@ static json_t *dataset_json(const rb_ev_dataset *d)
     put(o, "generations_at_end",
         d->held_at_end >= 0 ? json_integer((json_int_t)d->held_at_end) : json_null());
     put(o, "generations_at_end_record", json_integer((json_int_t)d->held_seq));
+    put(o, "offline_longest_gap_end",
+        d->offline_gap_end ? bkp_json_when(d->offline_gap_end) : json_null());
+    put(o, "offline_at_end_ok",
+        d->offline_at_end_ok == RST_UNSAID ? json_null()
+                                           : json_boolean(d->offline_at_end_ok == RST_YES));
+    put(o, "offline_lapses", json_integer((json_int_t)d->offline_lapses));
     return o;
 }
 
@@ -338,6 +344,9 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rb_ev_dataset *d)
     d->offline_gap = bkp_jin_integer(p, j, "offline_longest_gap_seconds", 0, INT64_MAX, 0);
     d->offline_gap_ok = bkp_jin_flag(p, j, "offline_gap_ok");
     d->offline_max_age = bkp_jin_integer(p, j, "offline_max_age_seconds", 0, INT64_MAX, 0);
+    d->offline_gap_end = bkp_jin_time(p, j, "offline_longest_gap_end");
+    d->offline_at_end_ok = (rst_tri)bkp_jin_tri(p, j, "offline_at_end_ok");
+    d->offline_lapses = bkp_jin_integer(p, j, "offline_lapses", 0, INT64_MAX, 0);
     d->held_at_end = bkp_jin_integer(p, j, "generations_at_end", 0, INT64_MAX, -1);
     d->held_seq = (uint64_t)bkp_jin_integer(p, j, "generations_at_end_record", 0, INT64_MAX, 0);
     a = bkp_jin_objects(p, j, "drills", (void **)&d->drills, sizeof(*d->drills));

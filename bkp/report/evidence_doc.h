@@ -96,8 +96,16 @@ typedef struct rb_ev_dataset {
     rb_ev_rotation *rotations;
     size_t nrotations;
     int64_t offline_gap;     /* "offline_longest_gap_seconds" */
+    time_t offline_gap_end;  /* "offline_longest_gap_end": when it ended (0: null) */
     bool offline_gap_ok;     /* there was an off-line copy, and never older than the rule */
     int64_t offline_max_age; /* "offline_max_age_seconds" */
+    /* "offline_at_end_ok": an off-line copy no older than the rule at the
+     * period's end (what the checklist's answer is: whether it is done),
+     * unsaid in a document written before it; "offline_lapses": how many
+     * times in the period the newest off-line copy grew older than the
+     * rule (the one still running at the end counted). */
+    rst_tri offline_at_end_ok;
+    int64_t offline_lapses;
     /* The generations held at the period's end, from the log: sealed by its
      * backup records up to then, less those its prunes deleted
      * ("generations_at_end"; -1: not known, null); the last of those

@@ -291,19 +291,24 @@ rotate usb-a 49 9
 LATE_ROT=$ROT_SEQS
 at 49 12
 report 29 49
-want_parts "days 29-49, usb-a not rotated for 21 days" generations=true offline=false immutable=true media=true offsite=true rule=true \
+# The checklist asks whether it is done: at the period's end usb-a's copy is
+# fresh, so the part is met, and the 21 days are said beside it.
+want_parts "days 29-49, usb-a not rotated for 21 days" generations=true offline=true immutable=true media=true offsite=true rule=true \
     procedure=true drill=false audit=true
 gap=$(json_num offline_longest_gap_seconds)
 # The copy on usb-a is as old as the generation it holds: captured day 28 08:00,
 # replaced by the rotation of day 49 09:00.
 [ "$gap" = $((21 * DAY + 3600)) ] || flunk "days 29-49: the longest gap should be 21 days 1 hour (day 28 08:00, when the copy's generation was captured, to day 49 09:00), is '$gap' s"
 grep -q '"offline_gap_ok": false' <<<"$OUT" || flunk "days 29-49: offline_gap_ok should be false"
+grep -q '"offline_at_end_ok": true' <<<"$OUT" || flunk "days 29-49: offline_at_end_ok should be true"
+[ "$(json_num offline_lapses)" = 1 ] || flunk "days 29-49: one lapse, the report counts '$(json_num offline_lapses)'"
 ev=$(part_en offline)
-grep -q "21.0 days (at most 8); rotations #${LATE_ROT# } ($(date_of 49), usb-a)" <<<"$ev" ||
-    flunk "the off-line part should give 21.0 days and cite the rotation #${LATE_ROT# } of day 49: $ev"
+grep -q "within 8 days at the period's end; in the period it was older 1 time(s), the longest 21.0 days, until $(date_of 49) 09:00 UTC; rotations #${LATE_ROT# } ($(date_of 49), usb-a)" <<<"$ev" ||
+    flunk "the off-line part should give the lapse of 21.0 days until day 49 and cite the rotation #${LATE_ROT# } of day 49: $ev"
 # A period with no rotation in it at all: none cited, still judged by the copy it started with.
 report 29 42
 [ "$(part_ok offline)" = false ] || flunk "days 29-42 (no rotation): the off-line part should not be met"
+has "$OUT" "days 29-42" '"offline_at_end_ok": false'
 grep -q 'rotations none to an off-line medium in the period' <<<"$(part_en offline)" ||
     flunk "days 29-42: the off-line part should say no rotation was in the period: $(part_en offline)"
 
@@ -327,7 +332,7 @@ want_parts "weeks 0-4, one byte of record $line changed" generations=true offlin
     procedure=true drill=true audit=false
 grep -q 'record' <<<"$(part_en audit)" || flunk "the audit part should name the bad record: $(part_en audit)"
 check_exit 0 "$BKP" audit report --from "$(date_of 0)" --to "$(date_of 28)" --lang ja --policy "$WORK/etc/policy-t.yaml" || true
-has "$OUT" "the Japanese report of a tampered log" "| 監査記録が改ざんされていない | いいえ |" "| 3-② への回答 | いいえ |" "回答: いいえ"
+has "$OUT" "the Japanese report of a tampered log" "| 監査記録が改ざんされていない | いいえ |" "| 3-② への回答 | いいえ |" "回答: いいえ" "対応目標日"
 # The untouched repository still answers yes.
 report 0 28
 [ "$(answer)" = true ] || flunk "the untouched repository should still answer true for weeks 0-4"

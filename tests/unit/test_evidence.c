@@ -380,6 +380,33 @@ static void test_offline(void **state)
     }
     json_decref(st);
     judge(ev, "offline", "scans has no successful off-line rotation");
+    /* The checklist asks whether it is done: a disk swapped late three
+     * weeks ago, fresh at the period's end, meets the part, and the lapse
+     * is said beside it; still late at the end, it does not. */
+    ev = all_hold();
+    s = dataset(ev, 0);
+    json_object_set_new(s, "offline_longest_gap_seconds", json_integer(10 * DAY + DAY / 2));
+    json_object_set_new(s, "offline_gap_ok", json_false());
+    json_object_set_new(s, "offline_at_end_ok", json_true());
+    json_object_set_new(s, "offline_lapses", json_integer(1));
+    json_object_set_new(s, "offline_longest_gap_end", json_string("2025-01-20T10:00:00Z"));
+    st = statement_of(ev);
+    en = evidence_of(st, "offline", "en");
+    ja = evidence_of(st, "offline", "ja");
+    if (!strstr(en, "emr-db: an off-line copy within 8 days at the period's end; in the period it "
+                    "was older 1 time(s), the longest 10.5 days, until 2025-01-20") ||
+        !strstr(ja, "最長 10.5 日")) {
+        print_error("a lapse that ended should be said beside the part met:\n  en: %s\n  ja: %s\n",
+                    en, ja);
+        json_decref(st);
+        json_decref(ev);
+        fail();
+    }
+    json_decref(st);
+    judge(ev, NULL, "emr-db's off-line copy late once, fresh at the end");
+    ev = all_hold();
+    json_object_set_new(dataset(ev, 0), "offline_at_end_ok", json_false());
+    judge(ev, "offline", "emr-db's off-line copy older than the rule at the end");
     /* The copies to an on-line disk (nas) are not cited as the off-line
      * copy: it is within reach of what runs on the server. */
     ev = all_hold();
