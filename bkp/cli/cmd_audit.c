@@ -469,7 +469,8 @@ static void check_said(const cli *c, const char *file, const check_ctx *k, const
     else
         printf(_("%s: no signed record of this audit log names this file (SHA-256 %s): it is not "
                  "a report this repository wrote (a drill's, or an evidence report), or it was "
-                 "changed since\n"),
+                 "changed since, or it was printed rather than written (an evidence report is "
+                 "recorded only when written with `bkp audit report ... -o FILE`)\n"),
                file, k->sum);
     /* Whose key the records were checked with: the one an inspector wrote
      * down, or the server's own, which its root could have replaced. */
