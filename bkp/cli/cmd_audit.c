@@ -274,6 +274,9 @@ typedef struct show_ctx {
     cli *c;
     json_t *arr;  /* --json */
     time_t since; /* --since, or 0 */
+    uint64_t seq; /* the one record asked for (`audit show 187`), or 0 */
+    uint64_t last; /* the last record's number */
+    bool found;
 } show_ctx;
 
 static const int show_widths[] = {5, 19, 8, 16, 12, 14, 8, 0};
@@ -312,10 +315,63 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
     }
 }
 
+/* The one record asked for, whole, a field a line: what an inspector
+ * reads beside the evidence report that cites it ("#187"). */
+static void show_whole(const bkp_audit_entry *e)
+{
+    char local[32] = "?", fig[4096], when[64];
+    if (e->time)
+        cli_time(local, sizeof(local), e->time);
+    const char *err =
+        e->error && e->error_ja && bkp_i18n_reader_japanese() ? e->error_ja : e->error;
+    const char *outcome = e->ok                                         ? _("ok")
+                          : e->outcome && !strcmp(e->outcome, "failed") ? _("failed")
+                                                                        : e->outcome;
+    const struct {
+        const char *name, *value;
+    } rows[] = {{cli_time_head(when, sizeof(when), _("time")), local},
+                {_("host"), e->host},
+                {_("user"), e->user},
+                {_("command"), e->command},
+                {_("operation"), e->op},
+                {_("data set"), e->dataset},
+                {_("medium"), e->medium},
+                {_("generation"), e->generation},
+                {_("result"), outcome},
+                {_("error"), err}};
+    printf(_("record #%llu of the audit log (`bkp audit verify` proves the chain and its "
+             "signatures)\n"),
+           (unsigned long long)e->seq);
+    for (size_t i = 0; i < sizeof(rows) / sizeof(*rows); i++)
+        if (rows[i].value && *rows[i].value) {
+            fputs("  ", stdout);
+            cli_pad(stdout, rows[i].name, 14);
+            printf("%s\n", rows[i].value);
+        }
+    /* The Japanese of the error is said above, in its place. */
+    json_t *shown = e->figures ? json_deep_copy(e->figures) : NULL;
+    if (shown)
+        json_object_del(shown, "error_ja");
+    figures_text(shown, "\n    ", fig, sizeof(fig));
+    json_decref(shown);
+    if (fig[0])
+        printf(_("  details:\n    %s\n"), fig);
+}
+
 static int show_one(const bkp_audit_entry *e, void *ctx)
 {
     show_ctx *s = ctx;
     const char *ds = e->dataset;
+    s->last = e->seq;
+    if (s->seq) {
+        if (e->seq != s->seq)
+            return 0;
+        s->found = true;
+        if (s->arr)
+            return json_array_append(s->arr, e->json);
+        show_whole(e);
+        return 0;
+    }
     if ((s->since && e->time < s->since) ||
         (s->c->dataset && (!ds || strcmp(ds, s->c->dataset))))
         return 0;
@@ -358,7 +414,24 @@ static int audit_show(cli *c)
 {
     char *medium = NULL, *path = log_of(c, &medium);
     free(medium);
-    show_ctx s = {c, c->json ? json_array() : NULL, c->since ? cli_parse_day(c->since, false) : 0};
+    show_ctx s = {
+        c,    c->json ? json_array() : NULL, c->since ? cli_parse_day(c->since, false) : 0, 0, 0,
+        false};
+    if (c->nargs > 1) { /* one record, as a report cites it: 187 or #187 */
+        const char *n = c->args[1] + (c->args[1][0] == '#');
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(n, &end, 10);
+        if (*n < '1' || *n > '9' || *end || errno || c->since || c->dataset) {
+            bkp_error(_("'%s' is not a record number: give one as the reports cite it (`bkp audit "
+                        "show 187`), without --since or --dataset"),
+                      c->args[1]);
+            json_decref(s.arr);
+            free(path);
+            return EXIT_USAGE;
+        }
+        s.seq = v;
+    }
     if (s.since < 0) {
         bkp_error(_("'%s' is not a day: give --since YYYY-MM-DD, or \"YYYY-MM-DD HH:MM\" "
                     "(local time)"),
@@ -367,7 +440,7 @@ static int audit_show(cli *c)
         free(path);
         return EXIT_USAGE;
     }
-    if (!s.arr) {
+    if (!s.arr && !s.seq) {
         char when[64]; /* the zone named: an inspector's machine may be in another */
         const char *head[] = {_("SEQ"),
                               cli_time_head(when, sizeof(when), _("TIME")),
@@ -382,7 +455,13 @@ static int audit_show(cli *c)
     int rc = bkp_audit_each(path, show_one, &s);
     if (rc)
         bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));
-    else if (s.arr)
+    else if (s.seq && !s.found) {
+        bkp_error(_("the audit log %s has no record #%llu: its records are numbered 1 to %llu"),
+                  path, (unsigned long long)s.seq, (unsigned long long)s.last);
+        json_decref(s.arr);
+        free(path);
+        return EXIT_USAGE;
+    } else if (s.arr)
         cli_print_json(json_incref(s.arr));
     json_decref(s.arr);
     free(path);
@@ -613,7 +692,7 @@ int cmd_audit(cli *c)
     if (!strcmp(c->args[0], "check"))
         return audit_check(c);
     bkp_error(_("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
-                "show [--since DATE] [--dataset NAME] [--json]`, `bkp audit check REPORT` or "
+                "show [SEQ] [--since DATE] [--dataset NAME] [--json]`, `bkp audit check REPORT` or "
                 "`bkp audit restart REASON`"),
               c->args[0]);
     return EXIT_USAGE;

@@ -303,8 +303,8 @@ static const command commands[] = {
      .min_args = 1,
      .max_args = 2,
      .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
-              "--journal FILE | audit show [--journal FILE] [--since DATE] [--dataset NAME] "
-              "[--json] | audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
+              "--journal FILE | audit show [SEQ] [--journal FILE] [--since DATE] [--dataset NAME] | "
+              "audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
               "audit check REPORT [--journal FILE --public-key KEY] [--json] | audit restart "
               "REASON",
      .summary =

@@ -36,6 +36,17 @@ ok env TZ=JST-9 "$BKP" audit show --repo "$REPO" --since "$(TZ=JST-9 date -d tom
 grep -q "docs:2" <<<"$OUT" && flunk "--since tomorrow listed a record"
 check_exit 2 "$BKP" audit show --repo "$REPO" --since 28/11/2026 || true
 output_has "is not a day"
+# One record, as a report cites it (#3): whole, a field a line.
+ok env LANG=C "$BKP" audit show --repo "$REPO" '#3'
+output_has "record #3 of the audit log"
+grep -Eq "^  generation +docs:2$" <<<"$OUT" || flunk "audit show 3 should give the second backup's generation: $OUT"
+output_has "files=" "audit show 3 should give its figures"
+ok "$BKP" audit show --repo "$REPO" 3 --json
+[ "$(jq -r '.[0].seq' <<<"$OUT")" = 3 ] || flunk "audit show 3 --json should give record 3: $OUT"
+check_exit 2 "$BKP" audit show --repo "$REPO" 999 || true
+output_has "has no record #999"
+check_exit 2 "$BKP" audit show --repo "$REPO" 3x || true
+output_has "is not a record number"
 n=$(wc -l <"$LOG")
 [ "$n" -ge 5 ] || flunk "expected at least 5 records, found $n"
 
