@@ -447,14 +447,52 @@ static void attach_annex(rb_doc *doc)
 }
 
 /* The table of what was rotated for data set `d`. */
+/* A copy to an on-line medium that succeeded: counted, not listed (a NAS
+ * copied to every night would bury the off-line swaps item 3-② rests on). */
+static bool online_ok(const rb_ev_rotation *r)
+{
+    return !r->offline && ok_entry(&r->e);
+}
+
+/* After the table, each on-line medium's copies that succeeded, in one
+ * line: how many, the first and last record. */
+static void online_summary(rb_doc *doc, const rb_ev_dataset *d)
+{
+    for (size_t k = 0; k < d->nrotations; k++) {
+        const rb_ev_rotation *r = &d->rotations[k];
+        const char *m = or_empty(r->e.medium);
+        size_t n = 0, seen = 0;
+        uint64_t last = 0;
+        for (size_t j = 0; j < d->nrotations; j++) {
+            const rb_ev_rotation *o = &d->rotations[j];
+            if (!online_ok(o) || strcmp(or_empty(o->e.medium), m))
+                continue;
+            seen += j < k;
+            n++;
+            last = o->e.seq;
+        }
+        if (!online_ok(r) || seen) /* said at its first */
+            continue;
+        rb_doc_para(doc,
+                    _("%s (on-line): %zu copies that succeeded, records #%llu to #%llu, not "
+                      "listed one by one: an on-line copy is within reach of the server and "
+                      "is not the off-line copy of item 3-②."),
+                    m, n, (unsigned long long)r->e.seq, (unsigned long long)last);
+    }
+}
+
 static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
 {
     char seq[32], when[64];
-    if (!d->nrotations)
-        return;
-    rb_doc_table(doc, (const char *[]){"#", _("Rotation"), _("Medium"), _("Result"), NULL});
+    size_t listed = 0;
+    for (size_t k = 0; k < d->nrotations; k++)
+        listed += !online_ok(&d->rotations[k]);
+    if (listed)
+        rb_doc_table(doc, (const char *[]){"#", _("Rotation"), _("Medium"), _("Result"), NULL});
     for (size_t k = 0; k < d->nrotations; k++) {
         const rb_ev_rotation *r = &d->rotations[k];
+        if (online_ok(r))
+            continue;
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
         char result[600];
         if (ok_entry(&r->e))
@@ -468,7 +506,9 @@ static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
         rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
                                          or_empty(r->e.medium), result, NULL});
     }
-    rb_doc_table_end(doc);
+    if (listed)
+        rb_doc_table_end(doc);
+    online_summary(doc, d);
 }
 
 /* The table of the drills of data set `d`. */
