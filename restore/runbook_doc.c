@@ -120,17 +120,26 @@ static bool targets_differ(const rb_runbook *rb)
 /* A run or check step as a person types it: its command as bkp runs it —
  * by `sh -c`, with the values its `env:` adds, as its user — so that the
  * paper's line does what the drill did: `runuser -u USER -- env NAME=value
- * sh -c 'COMMAND'`; the command alone when it has neither. */
+ * sh -c 'COMMAND'`; the command alone when it has neither (a check's in a
+ * subshell, `( COMMAND )`, so that an `exit` in it ends that alone). A
+ * check then says how it ended, as the drill judges it (its exit status):
+ * many print nothing when they pass. */
 static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size_t n)
 {
     const char *user = rb_step_user(rb, st), *text = st->text ? st->text : "";
-    size_t longest = strlen(text) + (user ? strlen(user) : 0);
+    const char *passed = _("check passed"), *failed = _("CHECK FAILED");
+    bool check = st->action == RB_CHECK;
+    size_t longest = strlen(text) + (user ? strlen(user) : 0) + strlen(passed) + strlen(failed);
     for (size_t i = 0; i < st->nenv; i++)
         longest += strlen(st->env[i]);
     size_t cap = 4 * longest + 16; /* each quote a word holds takes 4 */
     char *w = malloc(cap);
     if (!w || (!user && !st->nenv)) {
-        snprintf(buf, n, "%s", text);
+        snprintf(buf, n, check && w ? "( %s )" : "%s", text);
+        if (check && w) {
+            bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
+            bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));
+        }
         free(w);
         return;
     }
@@ -142,6 +151,10 @@ static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size
     for (size_t i = 0; i < st->nenv; i++)
         bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
     bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
+    if (check) {
+        bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
+        bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));
+    }
     free(w);
     if (strlen(buf) + 8 >= n) /* never a command cut short on paper */
         snprintf(buf, n, "%s",
@@ -485,13 +498,17 @@ static void speak_as_paper(rb_doc *d)
 /* On paper, the commands each medium with a kit carries beside it
  * (rb_print_on_medium), for the day this server and its policy are gone:
  * a new machine has neither, and the steps above name media by the
- * policy's names. */
+ * policy's names. The off-line media first: an on-line disk was within
+ * reach of what encrypted the server. */
 static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies,
                         const rb_folders *folders)
 {
     bool shown = false;
-    for (size_t i = 0; copies && i < copies->n; i++) {
-        const rb_copy *c = &copies->v[i];
+    for (size_t at = 0; copies && at < 2 * copies->n; at++) {
+        const rb_copy *c = &copies->v[at % copies->n];
+        size_t i = at % copies->n;
+        if (c->offline != (at < copies->n)) /* off-line in the first pass, on-line in the second */
+            continue;
         bool seen = false; /* one set of rows a medium: at its first row with a kit */
         for (size_t k = 0; k < i; k++)
             seen |=

@@ -286,7 +286,9 @@ static void test_print_bar(void **state)
     assert_non_null(t);
     assert_null(strstr(t, "\\| wc"));
     assert_non_null(strstr(t, "(below the table: [1])"));
-    assert_non_null(strstr(t, "```\ntest \"$(find \"$BKP_TARGET\" -type f | wc -l)\" -gt 0\n```"));
+    /* A check says how it ended: many print nothing when they pass. */
+    assert_non_null(strstr(t, "```\n( test \"$(find \"$BKP_TARGET\" -type f | wc -l)\" -gt 0 ) "
+                              "&& echo 'check passed' || echo 'CHECK FAILED'\n```"));
     free(t);
     rb_free(rb);
 }
@@ -513,6 +515,15 @@ static void test_print_new_machine(void **state)
     snprintf(path, sizeof(path), "%s/policies/runbooks/emr-db.yaml", BKP_SOURCE_DIR);
     assert_int_equal(rb_load(path, &rb), 0);
     rb_copies copies = fixed_copies();
+    /* An on-line disk with a kit, put before it: printed after it. */
+    rb_copy nas = {.medium = "nas",
+                   .type = "disk",
+                   .location = "onsite",
+                   .generation = "emr-db:41",
+                   .captured = "2025-01-29 02:00 UTC",
+                   .kit = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210",
+                   .path = "/mnt/nas"};
+    assert_int_equal(rb_copies_add(&copies, &nas), 0);
     rb_copy disk = {.medium = "usb-b",
                     .type = "removable",
                     .location = "offsite",
@@ -534,6 +545,9 @@ static void test_print_new_machine(void **state)
     assert_non_null(strstr(sec, "| usb-b | 0 | mount it read-only"));
     assert_non_null(strstr(sec, "mkdir -p '/mnt/USB DISK$(x)'\\''s' && mount -o ro DEVICE"));
     assert_null(strstr(sec, "| usb-a | ")); /* no kit, no path: not in it */
+    /* The off-line disk first: the on-line one was within reach of the attack. */
+    assert_non_null(strstr(sec, "| nas | 0 | mount it read-only"));
+    assert_true(strstr(sec, "| usb-b | 0 |") < strstr(sec, "| nas | 0 |"));
     /* The paper says where to start on the bad day, and how without the sheet. */
     const char *start = strstr(t, "start at the section");
     assert_non_null(start);
