@@ -116,6 +116,11 @@ static void dataset_print(const rst_dataset *d, const char *lang)
 
 void cli_status_print(const rst_status *s, const char *lang)
 {
+    /* What the clerk is asked first: the checklist's item, in its words. */
+    if (s->ndatasets) {
+        fputs(_("checklist item 3-② (backups and the recovery procedure), all data: "), stdout);
+        printf("%s\n", _(pol_verdict_name(s->verdict)));
+    }
     for (size_t i = 0; i < s->ndatasets; i++)
         dataset_print(&s->datasets[i], lang);
 }
