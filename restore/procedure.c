@@ -511,10 +511,14 @@ static rb_status command(run *r, const rb_step *st, rb_step_result *sr)
                           .timeout = st->timeout,
                           .run_as = rb_step_user(r->rb, st),
                           .dir = r->env->drill ? r->env->sandbox : NULL,
-                          .inherited = r->env->inherited};
+                          .inherited = r->env->inherited,
+                          .quiet = r->env->quiet};
     bkp_hook_result hr;
     int rc = bkp_hook_exec(&spec, &hr);
     free(envp);
+    if (rc && spec.quiet && hr.tail[0]) /* its output, never in the report or the record */
+        bkp_error(_("step %zu: what its command wrote last: %s"), (size_t)(st - r->rb->steps) + 1,
+                  hr.tail);
     if (!rc) {
         say(sr, N_("exit 0 in %.1f s"), hr.seconds);
         return RB_DONE;

@@ -70,6 +70,10 @@ typedef struct rb_env {
     /* What its commands' environment is built from (bkp_hook_spec.inherited,
      * borrowed); NULL: the process's own. */
     char *const *inherited;
+    /* Nobody watches (a drill `bkp run` holds under cron): what its
+     * commands write is kept, not passed on — a check that passes is
+     * quiet, one that fails is said with its last lines. */
+    bool quiet;
 } rb_env;
 
 typedef struct rb_step_result {

@@ -282,10 +282,12 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
                        /* A drill of people named asks each of them its
                         * confirms (on /dev/tty, whatever --json): the report
                         * then says they did them, not that someone said so. */
-                       .interactive = !unattended && ((c->tty && !rb_attest_given(&c->attest) &&
-                                                       !c->json) ||
-                                                      (drill && rb_attest_given(&c->attest))),
+                       .interactive =
+                           !unattended && ((c->tty && !rb_attest_given(&c->attest) && !c->json) ||
+                                           (drill && rb_attest_given(&c->attest))),
                        .force = c->force,
+                       /* bkp run under cron: a mail only when something failed */
+                       .quiet = unattended && !isatty(STDERR_FILENO),
                        .attest = unattended ? NULL : &c->attest,
                        .workers = c->workers,
                        .io = &io};

@@ -96,7 +96,7 @@ typedef struct ops_drill_in {
     bool keyrec;              /* a key-recovery drill */
     const char *sandbox;      /* the operator's sandbox, or NULL: a new one under TMPDIR */
     bool keep;                /* leave the sandbox made here */
-    bool interactive, force;  /* as rb_env */
+    bool interactive, force, quiet; /* as rb_env */
     const rb_attest *attest;  /* as rb_env; NULL when unattended */
     int workers;
     const ops_drill_io *io;

@@ -112,7 +112,8 @@ int ops_drill_execute(const ops_drill_in *in, ops_drill_run *run)
                         .attest = in->attest,
                         .force = in->force,
                         .workers = in->workers,
-                        .inherited = run->inherited};
+                        .inherited = run->inherited,
+                        .quiet = in->quiet};
     if ((rc = rb_execute(in->rb, &run->env, &run->res)) < 0)
         return rc;
     run->res.seconds += prepared;

@@ -20,6 +20,8 @@
 #  7. A scheduled drill whose runbook cannot be used is recorded as failed
 #     (said once, not again at every run), the status says FAILED, and the
 #     drill's alert is not cleared by the runs after it.
+#  8. Under cron a drill's commands are quiet when they pass; one that fails
+#     is said with the last lines it wrote.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
@@ -165,6 +167,23 @@ grep -q "could not start\|titel" <<<"$OUT$ERR" && flunk "the next run should not
     flunk "the drill's alert should stay raised: $("$BKP" audit show --json | jq -c '[.[] | select(.op == "notify" and .figures.key == "drill")]')"
 ok env LANG=C "$BKP" status
 output_has "(unattended, FAILED)" "status should say the last drill failed"
+cp "$WORK/emr.yaml.good" "$RB"
+
+# 8. A check that warns (a missing locale) and passes, then fails.
+cat >>"$RB" <<'YAML'
+  - { who: "システム担当", check: "echo 'perl: warning: Setting locale failed' >&2; test -d \"$BKP_TARGET\"" }
+YAML
+BKP_NOW=$(date -u -d 2027-03-01T06:05:00Z +%s)
+run_any "$BKP" run --force
+grep -q 'Setting locale' <<<"$OUT$ERR" && flunk "a drill step that passed under cron should be quiet: $ERR"
+[ "$(drills | jq -r 'last | .outcome')" = ok ] || flunk "March's drill should succeed: $(drills | jq -c last)"
+sed -i 's/test -d/test ! -d/' "$RB"
+BKP_NOW=$(date -u -d 2027-04-01T06:05:00Z +%s)
+run_any "$BKP" run --force
+output_has "what its command wrote last: perl: warning: Setting locale failed" \
+    "a drill step that failed under cron should be said with its last lines"
+"$BKP" audit show --json | jq -e 'last(.[] | select(.op == "drill")) | tostring | contains("Setting locale") | not' >/dev/null ||
+    flunk "a command's output must never reach the audit log"
 cp "$WORK/emr.yaml.good" "$RB"
 
 finish
