@@ -76,7 +76,7 @@ static int reach(ops_rotation *t)
                     "with --policy"),
                   in->medium);
         o->usage = true;
-        return ops_rotate_fail(o, OPS_ROTATE_OPEN, -EINVAL);
+        return ops_rotate_fail(o, OPS_ROTATE_SETTINGS, -EINVAL);
     }
     /* One rotation to a bucket at a time (the bucket itself holds no lock). */
     snprintf(lname, sizeof(lname), "rotate-%s", in->medium);
@@ -84,7 +84,7 @@ static int reach(ops_rotation *t)
         in->dry_run ? 0 : bkp_lock_take(bkp_repo_path(in->primary), lname, "bkp rotate", &b->lk);
     if (!rc && (rc = ops_object_open(in->pm, &b->s)))
         o->usage = rc == -EPERM || rc == -EINVAL;
-    return ops_rotate_fail(o, OPS_ROTATE_OPEN, rc);
+    return ops_rotate_fail(o, o->usage ? OPS_ROTATE_SETTINGS : OPS_ROTATE_OPEN, rc);
 }
 
 /* Prune the bucket by the data sets' retention, in the working copy the

@@ -274,9 +274,11 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
     }
     /* Every rotation is recorded, refused ones too — but not a dry run, nor
      * one the operator's setting stopped before the medium was reached (a
-     * bucket the policy does not name, credentials that cannot work), nor an
+     * bucket the policy does not name, credentials that cannot work: an
+     * on-line medium's attempt is noted, for the status to say why), nor an
      * on-line medium's that fails in the words its last attempt failed in. */
-    if (!in->dry_run && !(out->usage && out->step == OPS_ROTATE_OPEN)) {
+    bool settings = out->step == OPS_ROTATE_SETTINGS;
+    if (!in->dry_run && (!settings || online)) {
         /* An on-line medium that failed before its copy began (a NAS not
          * mounted) is noted as an attempt that failed, so that the status
          * says it, with why — unless another rotation's is open, or holds
@@ -286,7 +288,7 @@ int ops_rotate_with(const ops_medium_driver *drv, const ops_rotate_in *in, ops_r
         char why[sizeof(last_why)] = "";
         if (out->rc && last_why[0])
             (void)ops_rotate_why(out->step, out->rc, in->path, why, sizeof(why));
-        t.alike = why[0] && !strcmp(why, last_why);
+        t.alike = settings || (why[0] && !strcmp(why, last_why));
         finish(&t);
     }
     if (drv->release)

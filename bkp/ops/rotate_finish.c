@@ -202,6 +202,11 @@ static bool why_in(bool people, ops_rotate_step at, int rc, const char *where, c
     case OPS_ROTATE_VERIFY:
         cut_printf(buf, n, TR(N_("the copy does not verify: %s")), err);
         return false;
+    case OPS_ROTATE_SETTINGS:
+        cut_printf(buf, n, "%s",
+                   TR(N_("the policy's settings for it cannot work (its credentials file, or its "
+                         "bucket): `bkp rotate` with its name says which; nothing was written")));
+        return true;
     case OPS_ROTATE_RECORD:
     case OPS_ROTATE_LOG_COPY:
     case OPS_ROTATE_PIN_WRITE:

@@ -34,6 +34,11 @@ typedef enum ops_rotate_step {
     OPS_ROTATE_LOG_COPY,  /* the audit log's copy (-EBADMSG: the host's log was cut) */
     OPS_ROTATE_PIN_WRITE, /* the pins */
     OPS_ROTATE_REGISTRY,  /* the media registry */
+    /* The policy's settings for the medium cannot work (a bucket it does not
+     * name, a credentials file that is missing or malformed): nothing was
+     * tried. Never recorded; an on-line medium's attempt is noted, so that
+     * the status says why its copies stopped. */
+    OPS_ROTATE_SETTINGS,
 } ops_rotate_step;
 
 /* What the registry entry of the medium is told besides `last_seen`; what

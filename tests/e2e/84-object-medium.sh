@@ -480,6 +480,18 @@ ja expect_exit 2 "$BKP" rotate cloud --policy "$WORK/gone.yaml"
 output_has "バケット no-such-bkp が $(cat "$GW/endpoint") にありません（HTTP 404 NoSuchBucket）" \
     "a missing bucket should be said in Japanese"
 ! grep -Eq "is not there|check the|label it" <<<"$ERR" || flunk "English sentences in Japanese: $ERR"
+# A credentials file that cannot work stops the rotation before any request,
+# unrecorded, but the bucket's attempt is noted: the status says why its
+# copies stopped (the run's alert sends the reader there).
+printf 'this is not a credentials file\n' >"$WORK/bad.cred"
+chmod 600 "$WORK/bad.cred"
+sed "0,/credentials_file: .*/s||credentials_file: $WORK/bad.cred|" "$POL" >"$WORK/bad.yaml"
+n=$(grep -c '"op":"rotate"' "$REPO/audit/log.jsonl")
+expect_exit 2 "$BKP" rotate cloud --policy "$WORK/bad.yaml"
+output_has "not a \`[section]\` or \`name = value\` line"
+[ "$(grep -c '"op":"rotate"' "$REPO/audit/log.jsonl")" = "$n" ] || flunk "a rotation stopped by its settings should not be recorded"
+run_any env LANG=C "$BKP" status --policy "$WORK/bad.yaml"
+output_has "the policy's settings for it cannot work" "the status should say why the bucket's copies stopped"
 
 # 11. A registry written by an earlier bkp may hold a copy of the label that
 # names another repository (one put in front, taken for ours then): it is
