@@ -120,10 +120,11 @@ static bool targets_differ(const rb_runbook *rb)
 /* A run or check step as a person types it: its command as bkp runs it —
  * by `sh -c`, with the values its `env:` adds, as its user — so that the
  * paper's line does what the drill did: `runuser -u USER -- env NAME=value
- * sh -c 'COMMAND'`; the command alone when it has neither (a check's in a
- * subshell, `( COMMAND )`, so that an `exit` in it ends that alone). A
- * check then says how it ended, as the drill judges it (its exit status):
- * many print nothing when they pass. */
+ * sh -c 'COMMAND'`. A run step without either is its command alone; a
+ * check is always `sh -c 'COMMAND'` (an `exit`, `set -e`, a comment or a
+ * here-document in it then act as in the drill, in a shell of its own),
+ * followed by how it ended as the drill judges it, its exit status: many
+ * checks print nothing when they pass. */
 static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size_t n)
 {
     const char *user = rb_step_user(rb, st), *text = st->text ? st->text : "";
@@ -134,23 +135,22 @@ static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size
         longest += strlen(st->env[i]);
     size_t cap = 4 * longest + 16; /* each quote a word holds takes 4 */
     char *w = malloc(cap);
-    if (!w || (!user && !st->nenv)) {
-        snprintf(buf, n, check && w ? "( %s )" : "%s", text);
-        if (check && w) {
-            bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
-            bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));
-        }
-        free(w);
+    buf[0] = '\0';
+    if (!w) {
+        snprintf(buf, n, "%s", text);
         return;
     }
-    buf[0] = '\0';
-    if (user)
-        bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
-    if (st->nenv) /* `--`: whatever the runbook holds, never an option of env */
-        bkp_strappend(buf, n, "env -- ");
-    for (size_t i = 0; i < st->nenv; i++)
-        bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
-    bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
+    if (!user && !st->nenv && !check)
+        bkp_strappend(buf, n, "%s", text);
+    else {
+        if (user)
+            bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
+        if (st->nenv) /* `--`: whatever the runbook holds, never an option of env */
+            bkp_strappend(buf, n, "env -- ");
+        for (size_t i = 0; i < st->nenv; i++)
+            bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
+        bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
+    }
     if (check) {
         bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
         bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));

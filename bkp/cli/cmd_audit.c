@@ -315,18 +315,75 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
     }
 }
 
+/* `s` on standard output made safe (text.h): a record's strings are
+ * whatever was written in the log or a journal handed over. */
+static void put_safe(const char *s)
+{
+    char *safe = bkp_text_safe(s, BKP_TEXT_FIELD);
+    fputs(safe ? safe : "?", stdout);
+    free(safe);
+}
+
+/* Figure `k` = `v` of a record, whole, at `depth`: an object's members and
+ * a list's items each on a line of their own, nothing cut. */
+static void figure_whole(const char *k, const json_t *v, const json_t *of, int depth)
+{
+    char val[64];
+    time_t at;
+    struct tm tm;
+    size_t kl = strlen(k);
+    printf("%*s", 2 * depth, "");
+    put_safe(k);
+    if (json_is_object(v) || json_is_array(v)) {
+        fputs(":\n", stdout);
+        const char *m;
+        json_t *x;
+        size_t i;
+        if (json_is_object(v))
+            json_object_foreach((json_t *)v, m, x) figure_whole(m, x, v, depth + 1);
+        else
+            json_array_foreach(v, i, x) figure_whole("-", x, v, depth + 1);
+        return;
+    }
+    fputs(k[0] == '-' && !k[1] ? " " : " = ", stdout);
+    if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") && json_integer_value(v) >= 0)
+        fputs(bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v)), stdout);
+    else if (json_is_string(v) && json_is_object(of) && bkp_json_time(of, k, &at) && at > 0 &&
+             localtime_r(&at, &tm) && strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%S", &tm))
+        fputs(val, stdout);
+    else if (json_is_string(v))
+        put_safe(json_string_value(v));
+    else {
+        char text[128];
+        bkp_json_value_text(text, sizeof(text), v);
+        put_safe(text);
+    }
+    fputc('\n', stdout);
+}
+
+/* Its outcome as the table says it: an alert recorded where the policy
+ * names nowhere to send it was kept, but nobody was told (ops/alerts.c),
+ * which "ok" would hide; a word bkp never writes as it stands (read
+ * unchecked: audit verify checks). */
+static const char *outcome_words(const bkp_audit_entry *e)
+{
+    bool unsent = e->ok && !strcmp(e->op, "notify") &&
+                  json_is_false(json_object_get(e->figures, "delivered"));
+    return unsent                                        ? _("not sent")
+           : e->ok                                       ? _("ok")
+           : e->outcome && !strcmp(e->outcome, "failed") ? _("failed")
+                                                         : e->outcome;
+}
+
 /* The one record asked for, whole, a field a line: what an inspector
  * reads beside the evidence report that cites it ("#187"). */
 static void show_whole(const bkp_audit_entry *e)
 {
-    char local[32] = "?", fig[4096], when[64];
+    char local[32] = "?", when[64];
     if (e->time)
         cli_time(local, sizeof(local), e->time);
     const char *err =
         e->error && e->error_ja && bkp_i18n_reader_japanese() ? e->error_ja : e->error;
-    const char *outcome = e->ok                                         ? _("ok")
-                          : e->outcome && !strcmp(e->outcome, "failed") ? _("failed")
-                                                                        : e->outcome;
     const struct {
         const char *name, *value;
     } rows[] = {{cli_time_head(when, sizeof(when), _("time")), local},
@@ -337,7 +394,7 @@ static void show_whole(const bkp_audit_entry *e)
                 {_("data set"), e->dataset},
                 {_("medium"), e->medium},
                 {_("generation"), e->generation},
-                {_("result"), outcome},
+                {_("result"), outcome_words(e)},
                 {_("error"), err}};
     printf(_("record #%llu of the audit log (`bkp audit verify` proves the chain and its "
              "signatures)\n"),
@@ -346,16 +403,21 @@ static void show_whole(const bkp_audit_entry *e)
         if (rows[i].value && *rows[i].value) {
             fputs("  ", stdout);
             cli_pad(stdout, rows[i].name, 14);
-            printf("%s\n", rows[i].value);
+            put_safe(rows[i].value);
+            fputc('\n', stdout);
         }
-    /* The Japanese of the error is said above, in its place. */
-    json_t *shown = e->figures ? json_deep_copy(e->figures) : NULL;
-    if (shown)
-        json_object_del(shown, "error_ja");
-    figures_text(shown, "\n    ", fig, sizeof(fig));
-    json_decref(shown);
-    if (fig[0])
-        printf(_("  details:\n    %s\n"), fig);
+    const char *k;
+    json_t *v;
+    bool any = false;
+    json_object_foreach((json_t *)e->figures, k, v)
+    {
+        if (!strcmp(k, "error_ja")) /* said above, in its place */
+            continue;
+        if (!any)
+            printf("  %s\n", _("details:"));
+        any = true;
+        figure_whole(k, v, e->figures, 2);
+    }
 }
 
 static int show_one(const bkp_audit_entry *e, void *ctx)
@@ -388,16 +450,7 @@ static int show_one(const bkp_audit_entry *e, void *ctx)
         err = err_ja;
     char seq[24];
     snprintf(seq, sizeof(seq), "%llu", (unsigned long long)e->seq);
-    /* An alert recorded where the policy names nowhere to send it: kept,
-     * but nobody was told (ops/alerts.c), which "ok" would hide. */
-    bool unsent = e->ok && !strcmp(e->op, "notify") &&
-                  json_is_false(json_object_get(e->figures, "delivered"));
-    /* Read unchecked (audit verify checks): a word bkp never writes is
-     * shown as it stands. */
-    const char *outcome = unsent  ? _("not sent")
-                          : e->ok ? _("ok")
-                          : e->outcome && !strcmp(e->outcome, "failed") ? _("failed")
-                                                                         : e->outcome;
+    const char *outcome = outcome_words(e);
     const char *row[] = {seq,
                          local,
                          e->user,

@@ -40,7 +40,7 @@ output_has "is not a day"
 ok env LANG=C "$BKP" audit show --repo "$REPO" '#3'
 output_has "record #3 of the audit log"
 grep -Eq "^  generation +docs:2$" <<<"$OUT" || flunk "audit show 3 should give the second backup's generation: $OUT"
-output_has "files=" "audit show 3 should give its figures"
+output_has "    files = " "audit show 3 should give its figures, one a line"
 ok "$BKP" audit show --repo "$REPO" 3 --json
 [ "$(jq -r '.[0].seq' <<<"$OUT")" = 3 ] || flunk "audit show 3 --json should give record 3: $OUT"
 check_exit 2 "$BKP" audit show --repo "$REPO" 999 || true

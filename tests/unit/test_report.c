@@ -287,7 +287,7 @@ static void test_print_bar(void **state)
     assert_null(strstr(t, "\\| wc"));
     assert_non_null(strstr(t, "(below the table: [1])"));
     /* A check says how it ended: many print nothing when they pass. */
-    assert_non_null(strstr(t, "```\n( test \"$(find \"$BKP_TARGET\" -type f | wc -l)\" -gt 0 ) "
+    assert_non_null(strstr(t, "```\nsh -c 'test \"$(find \"$BKP_TARGET\" -type f | wc -l)\" -gt 0' "
                               "&& echo 'check passed' || echo 'CHECK FAILED'\n```"));
     free(t);
     rb_free(rb);
@@ -309,6 +309,60 @@ static int load_text(const char *yaml, rb_runbook **rb)
     assert_int_equal(unlink(path), 0);
     assert_int_equal(rmdir(dir), 0);
     return rc;
+}
+
+/* What the paper's line of check `text` prints when a shell runs it
+ * (/bin/sh, as the clerk's would), into `out`. */
+static void paper_check_says(const char *text, char *out, size_t n)
+{
+    char yaml[1024], cmd[2048];
+    rb_runbook *rb = NULL;
+    snprintf(yaml, sizeof(yaml),
+             "title: t\ndatasets: [d]\nsteps:\n  - { who: a, select: { dataset: d } }\n"
+             "  - { who: a, restore: { to: /srv/r } }\n  - who: a\n    check: |\n%s",
+             text);
+    assert_int_equal(load_text(yaml, &rb), 0);
+    char *t = rb_print(rb, NULL, NULL, "/r", NULL, RB_MARKDOWN, false, 0);
+    assert_non_null(t);
+    const char *at = strstr(t, "[1]\n\n```\n");
+    assert_non_null(at);
+    at += strlen("[1]\n\n```\n");
+    const char *end = strstr(at, "\n```");
+    assert_non_null(end);
+    /* The line typed, then a word: the shell is still there after it. */
+    snprintf(cmd, sizeof(cmd), "%.*s\necho still-here\n", (int)(end - at), at);
+    free(t);
+    rb_free(rb);
+    char path[] = "/tmp/bkp-test-paper-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_true(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd));
+    close(fd);
+    char run[128];
+    snprintf(run, sizeof(run), "/bin/sh %s 2>&1 </dev/null", path);
+    FILE *p = popen(run, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    pclose(p);
+    unlink(path);
+}
+
+/* The paper's line of a check does what the drill did (`sh -c`), whatever
+ * the check holds: `set -e`, a comment, an `exit`, a here-document. */
+static void test_print_check_as_drill(void **state)
+{
+    (void)state;
+    char out[1024];
+    paper_check_says("      set -e; false; true\n", out, sizeof(out));
+    assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
+    paper_check_says("      test -d / # the root is there\n", out, sizeof(out));
+    assert_non_null(strstr(out, "check passed\nstill-here"));
+    paper_check_says("      exit 3\n", out, sizeof(out));
+    assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
+    paper_check_says("      cat <<EOF >/dev/null\n      x\n      EOF\n      test 1 = 1\n", out,
+                     sizeof(out));
+    assert_non_null(strstr(out, "check passed\nstill-here"));
 }
 
 /* Two data sets restored to two folders: each restore's line sets
@@ -617,16 +671,27 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_report_md_ja),        cmocka_unit_test(test_report_md_en),
-        cmocka_unit_test(test_report_html_en),      cmocka_unit_test(test_cell_line_breaks),
-        cmocka_unit_test(test_print_md_ja),         cmocka_unit_test(test_print_md_en),
-        cmocka_unit_test(test_print_html_en),       cmocka_unit_test(test_print_quoted),
-        cmocka_unit_test(test_print_bar),           cmocka_unit_test(test_print_two_targets),
-        cmocka_unit_test(test_print_env_user),      cmocka_unit_test(test_print_offline_first),
-        cmocka_unit_test(test_print_no_copies),     cmocka_unit_test(test_print_new_machine),
-        cmocka_unit_test(test_print_on_disk_ja),    cmocka_unit_test(test_print_on_disk_en),
-        cmocka_unit_test(test_print_on_archive_en), cmocka_unit_test(test_print_on_medium_quotes),
-        cmocka_unit_test(test_durations),           cmocka_unit_test(test_day_is_local),
+        cmocka_unit_test(test_report_md_ja),
+        cmocka_unit_test(test_report_md_en),
+        cmocka_unit_test(test_report_html_en),
+        cmocka_unit_test(test_cell_line_breaks),
+        cmocka_unit_test(test_print_md_ja),
+        cmocka_unit_test(test_print_md_en),
+        cmocka_unit_test(test_print_html_en),
+        cmocka_unit_test(test_print_quoted),
+        cmocka_unit_test(test_print_bar),
+        cmocka_unit_test(test_print_check_as_drill),
+        cmocka_unit_test(test_print_two_targets),
+        cmocka_unit_test(test_print_env_user),
+        cmocka_unit_test(test_print_offline_first),
+        cmocka_unit_test(test_print_no_copies),
+        cmocka_unit_test(test_print_new_machine),
+        cmocka_unit_test(test_print_on_disk_ja),
+        cmocka_unit_test(test_print_on_disk_en),
+        cmocka_unit_test(test_print_on_archive_en),
+        cmocka_unit_test(test_print_on_medium_quotes),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_day_is_local),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
