@@ -320,7 +320,8 @@ void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f)
                             .damaged = count_of(fig, "damaged"),
                             .rto_met = tri_of(fig, "rto_met"),
                             .attended = tri_of(fig, "attended"),
-                            .key_recovery = json_is_true(json_object_get(fig, "key_recovery"))};
+                            .key_recovery = json_is_true(json_object_get(fig, "key_recovery")),
+                            .unstarted = json_is_true(json_object_get(fig, "unstarted"))};
 }
 
 bool rb_drill_figures_unattended(const rb_drill_figures *f)

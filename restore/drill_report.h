@@ -134,6 +134,8 @@ typedef struct rb_drill_figures {
     int64_t failed_step, not_rehearsed, damaged; /* as rb_record counts them */
     rst_tri rto_met, attended;
     bool key_recovery; /* the key sheets alone opened the key */
+    bool unstarted;    /* a scheduled drill that could not start ("unstarted"): its runbook
+                          could not be used, or no copy could be read */
 } rb_drill_figures;
 void rb_drill_figures_read(const bkp_audit_entry *e, rb_drill_figures *f);
 /* Whether nobody followed the drill's written steps: it says so, or (a

@@ -232,27 +232,33 @@ static bool terminal(void)
     return fd >= 0;
 }
 
-/* A drill `bkp run` held on schedule whose runbook could not be used
- * (said above): recorded as a drill that failed, so that the schedule
+/* A drill `bkp run` held on schedule that could not start (said above):
+ * its runbook could not be used (`rb` NULL) or nothing could be read.
+ * Recorded as a drill that failed ("unstarted"), so that the schedule
  * counts from it (not tried again, and said again, at every run) and the
- * status and the evidence show it, under the first data set it names. */
-static void record_unstarted(cli *c, const char *name)
+ * status and the evidence show it, under the first data set it names (or,
+ * its runbook unread, the first whose `runbook:` it is). */
+static void record_unstarted(cli *c, const char *name, const rb_runbook *rb)
 {
     char stem[256], ja[256];
-    const char *ds = NULL;
+    const char *ds = rb && rb->ndatasets ? rb->datasets[0] : NULL;
     rb_runbook_stem(name, stem, sizeof(stem));
     for (size_t i = 0; c->policy && !ds && i < c->policy->ndatasets; i++) {
         char its[256];
-        const char *rb = c->policy->datasets[i].runbook;
-        if (rb && (rb_runbook_stem(rb, its, sizeof(its)), !strcmp(its, stem)))
+        const char *named = c->policy->datasets[i].runbook;
+        if (named && (rb_runbook_stem(named, its, sizeof(its)), !strcmp(its, stem)))
             ds = c->policy->datasets[i].name;
     }
-    const char *why = N_("the runbook could not be used; `bkp runbook show` says why");
+    const char *why =
+        rb ? N_("the drill could not start: no copy could be read, or the key was refused (the "
+                "run's messages say which)")
+           : N_("the runbook could not be used; `bkp runbook show` says why");
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
     snprintf(ja, sizeof(ja), "%s", _(why));
     bkp_i18n_end(&saved);
-    json_t *fig = json_pack("{s:s, s:b, s:b}", "runbook", stem, "drill", true, "attended", false);
+    json_t *fig = json_pack("{s:s, s:b, s:b, s:b}", "runbook", stem, "drill", true, "attended",
+                            false, "unstarted", true);
     bkp_audit_rec rec = {
         .op = "drill", .dataset = ds, .failed = true, .figures = fig, .error = why, .error_ja = ja};
     (void)cli_audit(c, &rec);
@@ -312,13 +318,15 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     }
     if (ex) {
         if (drill && unattended)
-            record_unstarted(c, name);
+            record_unstarted(c, name, NULL);
         rb_free(rb);
         return ex;
     }
-    if ((rc = ops_drill_execute(&in, &run)))
+    if ((rc = ops_drill_execute(&in, &run))) {
         ex = rc == -EKEYREJECTED ? EXIT_KEY : EXIT_FAILED;
-    else
+        if (drill && unattended)
+            record_unstarted(c, name, rb);
+    } else
         ex = conclude(c, &in, &run, started, unattended);
     ops_drill_run_clear(&in, &run);
     rb_free(rb);

@@ -162,7 +162,7 @@ static int io_drill(void *ctx, const char *runbook, const char *stem)
     int ex = cli_runbook_execute(ctx, runbook, true, true);
     if (ex)
         syslog(LOG_ERR, "drill %s failed", stem);
-    return ex == EXIT_USAGE ? -1 : ex;
+    return ex;
 }
 
 /* The policy's status page, from the status the run judged (`rc` how its

@@ -105,9 +105,9 @@ typedef struct ops_run_io {
      * is not there or cannot be opened (then passed over). */
     int (*open_online)(void *ctx, const pol_medium *m, bkp_repo **out);
     /* Run the drill of runbook `runbook` (named `stem` in the records)
-     * unattended: 0 when it succeeded, > 0 when it failed (its report says
-     * where), < 0 when it could not start (its runbook not usable: said,
-     * and recorded as a drill that failed). */
+     * unattended: 0 when it succeeded. Whatever its end, it leaves its
+     * record (one that could not start too: "unstarted"), which is what
+     * the run reads of it. */
     int (*drill)(void *ctx, const char *runbook, const char *stem);
     /* Where a data set's errors and warnings go as they are said when
      * nobody watches (`said_once`: the system log); called under the log's
@@ -182,19 +182,21 @@ bool ops_run_copy_online(const ops_run_in *in, const ops_run_result *res, char *
 bool ops_run_reread(const ops_run_in *in, bool sealed, bool *ran, bool *data);
 #define OPS_REREAD_PACE (23 * 3600)
 
-/* How the drills of a run ended: every one that ran succeeded, one failed,
- * or one could not start (its runbook; the worst of them). */
+/* How the drills the policy schedules stand, each by its last record (a
+ * drill by hand of the same runbook counts): all succeeded (or none held
+ * yet), one failed, or one could not start (the worst of them). */
 typedef enum ops_drills_end {
     OPS_DRILLS_FINE = 0,
     OPS_DRILLS_FAILED,
     OPS_DRILLS_UNSTARTED,
 } ops_drills_end;
 
-/* The drills the policy schedules that are due, unattended: how they
- * ended (a failure said); `*ran` whether any was due, or the policy has none (else
- * the drills' condition is not judged: a run between two drills says
- * nothing of them). */
-ops_drills_end ops_run_drills(const ops_run_in *in, bool *ran);
+/* The drills the policy schedules that are due, held unattended (each
+ * failure said; `*failed` whether one held now failed), then how they all
+ * stand: a run between two drills judges them by their last records, so
+ * that one runbook's success never ends another's failure, and a drill by
+ * hand that succeeds ends its own. */
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed);
 
 /* The conditions of the run (alerts.h), into `al`: */
 /* each data set's backup (failed, or fine again) and a suspicious seal; */

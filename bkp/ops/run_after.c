@@ -15,6 +15,7 @@
 #include "bkp/audit/reread_sample.h"
 #include "bkp/audit/verify.h"
 #include "policies/schedule.h"
+#include "restore/drill_report.h"
 #include "restore/runbook.h"
 
 /* Whether a data set of `res` names medium `name` in its copy_to. */
@@ -185,51 +186,59 @@ static bool rotated_once(const ops_run_in *in)
     return any;
 }
 
+/* How the last record of a drill `e` (none: json NULL) stands. */
+static ops_drills_end drill_state(const bkp_audit_entry *e)
+{
+    rb_drill_figures f;
+    if (!e->json || e->ok)
+        return OPS_DRILLS_FINE;
+    rb_drill_figures_read(e, &f);
+    return f.unstarted ? OPS_DRILLS_UNSTARTED : OPS_DRILLS_FAILED;
+}
+
 /* Unattended: their confirm steps are recorded as not rehearsed. None runs
  * before the first rotation of a policy that has media, and the first of a
  * runbook waits for its schedule's first time after the repository began
  * (a monthly drill on the 1st does not run at set-up, during the day's
  * work, because the 1st before it passed without one). */
-ops_drills_end ops_run_drills(const ops_run_in *in, bool *ran)
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed)
 {
     const pol_policy *p = in->policy;
     ops_drills_end end = OPS_DRILLS_FINE;
-    /* A policy without drills (they were taken out of it) ends their
-     * condition. */
-    *ran = !p->ndrills;
+    *failed = false;
     if (p->ndrills && p->nmedia && !rotated_once(in)) {
         bkp_debug("scheduled drills wait for the first rotation");
-        return false;
+        return end;
     }
     char *log = bkp_audit_path(in->repo);
     time_t began = log ? bkp_audit_first_time(log, bkp_repo_sign_pk(in->repo)) : 0;
     for (size_t i = 0; log && i < p->ndrills; i++) {
         char stem[256];
         bkp_audit_entry last;
+        const bkp_audit_query q = {"drill", NULL, "runbook", stem};
         rb_runbook_stem(p->drills[i].runbook, stem, sizeof(stem));
-        (void)bkp_audit_last(log, bkp_repo_sign_pk(in->repo),
-                             &(bkp_audit_query){"drill", NULL, "runbook", stem}, &last);
-        time_t when = last.time;
-        bkp_audit_entry_release(&last);
-        if (!when)
-            when = began;
-        if (!pol_is_due(&p->drills[i].schedule, when, in->now))
-            continue;
-        *ran = true;
-        int ex = in->io->drill(in->io->ctx, p->drills[i].runbook, stem);
-        if (ex > 0 && end == OPS_DRILLS_FINE) {
-            bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
-                    _("the scheduled drill %s failed; its report (in the repository's reports/) "
-                      "says which step"),
-                    stem);
-            end = OPS_DRILLS_FAILED;
-        } else if (ex < 0) {
-            bkp_error(_("the scheduled drill %s could not start: mend its runbook (above; `bkp "
-                        "runbook show %s` checks it), then rehearse it with `bkp drill %s`; "
-                        "otherwise it is held again at its next time"),
-                      stem, stem, stem);
-            end = OPS_DRILLS_UNSTARTED;
+        (void)bkp_audit_last(log, bkp_repo_sign_pk(in->repo), &q, &last);
+        if (pol_is_due(&p->drills[i].schedule, last.time ? last.time : began, in->now)) {
+            (void)in->io->drill(in->io->ctx, p->drills[i].runbook, stem);
+            bkp_audit_entry_release(&last); /* then the record it left */
+            (void)bkp_audit_last(log, bkp_repo_sign_pk(in->repo), &q, &last);
+            ops_drills_end now = drill_state(&last);
+            *failed |= now != OPS_DRILLS_FINE;
+            if (now == OPS_DRILLS_FAILED)
+                bkp_log(in->said_once ? BKP_LOG_INFO : BKP_LOG_ERROR,
+                        _("the scheduled drill %s failed; its report (in the repository's "
+                          "reports/) says which step"),
+                        stem);
+            else if (now == OPS_DRILLS_UNSTARTED)
+                bkp_error(_("the scheduled drill %s could not start (why is above: its runbook, "
+                            "which `bkp runbook show %s` checks, or the copies it reads); once "
+                            "mended, rehearse it with `bkp drill %s`, else it is held again at "
+                            "its next time"),
+                          stem, stem, stem);
         }
+        ops_drills_end st = drill_state(&last);
+        end = st > end ? st : end;
+        bkp_audit_entry_release(&last);
     }
     free(log);
     return end;

@@ -243,16 +243,15 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
                          : N_("the rolling re-read found the audit log changed or not matching "
                               "the generations; run `bkp audit verify`, which says what to do"));
     if (!in->dataset) {
-        ops_drills_end end = ops_run_drills(in, &ran);
-        failed |= end != OPS_DRILLS_FINE;
-        if (ran)
-            ops_alert(al, "drill", end ? "failed" : NULL, end ? 2 : 0,
-                      end == OPS_DRILLS_UNSTARTED
-                          ? N_("a scheduled drill could not start: its runbook has problems; `bkp "
-                               "runbook show RUNBOOK` says which")
-                      : end ? N_("a scheduled drill failed; its report is in the repository's "
-                                 "reports/")
-                            : N_("the scheduled drills succeed again"));
+        ops_drills_end end = ops_run_drills(in, &bad);
+        failed |= bad;
+        ops_alert(al, "drill", end ? "failed" : NULL, end ? 2 : 0,
+                  end == OPS_DRILLS_UNSTARTED
+                      ? N_("a scheduled drill could not start (its runbook, or the copies it "
+                           "reads): `bkp drill RUNBOOK` at a terminal says why")
+                  : end ? N_("a scheduled drill failed; its report is in the repository's "
+                             "reports/")
+                        : N_("the scheduled drills succeed again"));
     }
     return failed;
 }

@@ -421,7 +421,8 @@ static const char *part_title(rb_ev_part_id p)
 {
     static const char *const title[RB_EV_PARTS] = {
         [RB_EV_GENERATIONS] = N_("At least three generations are kept"),
-        [RB_EV_OFFLINE] = N_("One generation is held off-line, never older than the rule allows"),
+        [RB_EV_OFFLINE] = N_("One generation is held off-line, within the rule's days at the "
+                             "period's end"),
         [RB_EV_IMMUTABLE] = N_("One copy is held in a form that cannot be edited"),
         [RB_EV_MEDIA] = N_("Copies on two kinds of media"),
         [RB_EV_OFFSITE] = N_("One copy is kept off-site"),
@@ -511,10 +512,11 @@ static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
     online_summary(doc, d);
 }
 
-/* The table of the drills of data set `d`. */
-static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
+/* The table of the drills of data set `d`: one that could not start has
+ * no measured time, and says why. */
+static void drills_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
 {
-    char a[64], b[64], seq[32], when[64], kind[256];
+    char a[64], b[64], seq[32], when[64], kind[256], result[600];
     if (!d->ndrills)
         return;
     rb_doc_table(doc, (const char *[]){"#", _("Drill"), _("Runbook"), _("Kind"), _("Result"),
@@ -522,13 +524,15 @@ static void drills_table(rb_doc *doc, const rb_ev_dataset *d)
     for (size_t k = 0; k < d->ndrills; k++) {
         const rb_ev_drill *r = &d->drills[k];
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
+        const char *why = ja && r->e.error_ja && *r->e.error_ja ? r->e.error_ja : r->e.error;
+        snprintf(result, sizeof(result), "%s%s%s", ok_entry(&r->e) ? _("ok") : _("failed"),
+                 !ok_entry(&r->e) && why && *why ? ": " : "", !ok_entry(&r->e) && why ? why : "");
         rb_doc_row(
             doc,
             (const char *[]){
                 seq, bkp_local_time(when, sizeof(when), r->e.time, "-"), or_empty(r->runbook),
-                rb_evidence_drill_kind(r, kind, sizeof(kind)),
-                ok_entry(&r->e) ? _("ok") : _("failed"),
-                rb_duration_text(a, sizeof(a), r->seconds > 0 ? r->seconds : 0),
+                rb_evidence_drill_kind(r, kind, sizeof(kind)), result,
+                r->seconds >= 0 ? rb_duration_text(a, sizeof(a), r->seconds) : "-",
                 r->rto_target > 0 ? rb_duration_text(b, sizeof(b), (double)r->rto_target) : "-",
                 NULL});
     }
@@ -613,7 +617,7 @@ static void dataset_section(rb_doc *doc, const rb_ev_dataset *d, bool ja)
     rb_doc_row(doc, (const char *[]){_("Longest time without a fresh off-line copy"), line, NULL});
     rb_doc_table_end(doc);
     rotations_table(doc, d, ja);
-    drills_table(doc, d);
+    drills_table(doc, d, ja);
 }
 
 /* The statement for item 3-②, part by part, in the document's language. */
@@ -632,6 +636,20 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
     }
     rb_doc_table_end(doc);
     rb_doc_para(doc, "%s: %s", _("Answer"), yes(ev->judged && ev->answer));
+    /* Beside the answer, whatever it is: each time the off-line copy was
+     * older than the rule in the period (a disk swapped late, then again
+     * in time, is "yes" at the end, and this says what came before). */
+    for (size_t i = 0; ev->judged && i < ev->ndatasets; i++) {
+        const rb_ev_dataset *d = &ev->datasets[i];
+        char until[64];
+        if (d->offline_lapses && d->offline_gap_end)
+            rb_doc_para(doc,
+                        _("In the period, the off-line copy of %s was older than the rule's %.0f "
+                          "days %lld time(s), the longest %.1f days, until %s."),
+                        d->name, (double)d->offline_max_age / 86400.0, (long long)d->offline_lapses,
+                        (double)d->offline_gap / 86400.0,
+                        bkp_local_time(until, sizeof(until), d->offline_gap_end, "-"));
+    }
     /* Each "no" with the one thing that makes it "yes". */
     for (size_t k = 0; ev->judged && k < RB_EV_PARTS; k++) {
         if (ev->parts[k].ok || !(ev->parts[k].en || ev->parts[k].ja))
@@ -643,7 +661,7 @@ static void statement_section(rb_doc *doc, const rb_evidence *ev, bool ja)
     if (ev->judged && !ev->answer)
         rb_doc_para(doc, "%s",
                     _("Target date for meeting it (the checklist asks for one with "
-                      "each \"no\"):      -    -    "));
+                      "each \"no\"): ______ - ___ - ___"));
 }
 
 /* The words of the report, for an inspector who does not run bkp. */

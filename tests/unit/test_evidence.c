@@ -405,6 +405,17 @@ static void test_offline(void **state)
         fail();
     }
     json_decref(st);
+    /* And beside the answer, in the statement. */
+    char *t = render_of(ev, RB_MARKDOWN, false);
+    assert_non_null(t);
+    if (!strstr(t, "In the period, the off-line copy of emr-db was older than the rule's 8 days 1 "
+                   "time(s), the longest 10.5 days, until 2025-01-20")) {
+        print_error("the lapse should be said beside the answer:\n%s\n", t);
+        free(t);
+        json_decref(ev);
+        fail();
+    }
+    free(t);
     judge(ev, NULL, "emr-db's off-line copy late once, fresh at the end");
     ev = all_hold();
     json_object_set_new(dataset(ev, 0), "offline_at_end_ok", json_false());
@@ -904,8 +915,10 @@ static void test_render_shape(void **state)
         /* The statement table: six rows, the off-line one met only when all hold. */
         assert_non_null(strstr(ja, "| 要件 | 充足 | 根拠 |"));
         assert_non_null(strstr(
-            ja, hold ? "| 1 世代以上をオフラインで保管し、基準の期間内に更新している | はい |"
-                     : "| 1 世代以上をオフラインで保管し、基準の期間内に更新している | いいえ |"));
+            ja,
+            hold ? "| 1 世代以上をオフラインで保管し、期間末に基準の日数以内の複製がある | はい |"
+                 : "| 1 世代以上をオフラインで保管し、期間末に基準の日数以内の複製がある | いいえ "
+                   "|"));
         assert_int_equal(count(ja, "| はい |") + count(ja, "| いいえ |"),
                          NPARTS + 1); /* the parts and the answer */
         /* Markdown tables: each row has the header's number of cells. */

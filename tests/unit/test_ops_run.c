@@ -46,7 +46,8 @@ static const char policy_text[] =
                     "    schedule: daily 02:00\n"
                     "%2$s"
                     "drills:\n"
-                    "  - { runbook: /etc/bkp/runbooks/monthly.yaml, schedule: monthly 1 05:00 }\n";
+                    "  - { runbook: /etc/bkp/runbooks/monthly.yaml, schedule: monthly 1 05:00 }\n"
+                    "  - { runbook: /etc/bkp/runbooks/mid.yaml, schedule: monthly 15 05:00 }\n";
 
 typedef struct fixture {
     ops_repo f;
@@ -132,8 +133,9 @@ static int drill(void *ctx, const char *runbook, const char *stem)
     fixture *x = ctx;
     (void)runbook;
     snprintf(x->drilled[x->ndrilled++], sizeof(x->drilled[0]), "%s", stem);
-    int rc = ops_repo_record(&x->f, "drill", NULL, x->drill_ex != 0,
-                             json_pack("{s:s}", "runbook", stem));
+    int rc =
+        ops_repo_record(&x->f, "drill", NULL, x->drill_ex != 0,
+                        json_pack("{s:s, s:b}", "runbook", stem, "unstarted", x->drill_ex < 0));
     return rc ? rc : x->drill_ex;
 }
 
@@ -197,9 +199,9 @@ static void test_priority_then_not_due(void **state)
     assert_false(ops_run_failed(&res));
     assert_false(ops_run_wants_prune(x.f.p));
     /* No scheduled drill before the first copy to a medium. */
-    bool drilled;
-    assert_false(ops_run_drills(&x.in, &drilled));
-    assert_false(drilled);
+    bool bad;
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_false(bad);
     assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
     char cause[64] = "";
@@ -211,15 +213,15 @@ static void test_priority_then_not_due(void **state)
     assert_string_equal(cause, "");
     /* Nor at once after it: its first time after the repository began
      * (the 1st of a month, 05:00) is still to come. Then it runs. */
-    assert_false(ops_run_drills(&x.in, &drilled));
-    assert_false(drilled);
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
     assert_int_equal(x.ndrilled, 0);
     time_t was = x.in.now;
-    x.in.now = x.now + 32 * 86400;
-    assert_false(ops_run_drills(&x.in, &drilled));
-    assert_true(drilled);
-    assert_int_equal(x.ndrilled, 1);
+    x.in.now = x.now + 32 * 86400; /* past a 1st and a 15th */
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_false(bad);
+    assert_int_equal(x.ndrilled, 2);
     assert_string_equal(x.drilled[0], "monthly");
+    assert_string_equal(x.drilled[1], "mid");
     x.in.now = was;
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
@@ -238,9 +240,8 @@ static void test_priority_then_not_due(void **state)
     assert_int_equal(x.nsealed, 2);
     /* The drill's record has the log's clock, a moment after the run's. */
     x.in.now = bkp_now();
-    assert_false(ops_run_drills(&x.in, &drilled));
-    assert_false(drilled);
-    assert_int_equal(x.ndrilled, 1);
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_int_equal(x.ndrilled, 2);
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
     assert_int_equal(generations(&x, "scans"), 1);
@@ -361,52 +362,57 @@ static void test_quiet_run_does_what_is_due(void **state)
     ops_repo_free(&x.f);
 }
 
-/* A scheduled drill that failed is told once, and stays told until a
- * drill succeeds: a run between two drills judges nothing of them (it
- * once said "the scheduled drills succeed again" a quarter of an hour
- * after one failed). */
-static void test_drill_condition_waits_for_a_drill(void **state)
+/* The drills' condition stands by each scheduled runbook's last record,
+ * judged at every run: a failure stays told until that runbook's drill
+ * succeeds (scheduled, or by hand); another runbook's success never ends
+ * it (a run a quarter of an hour after one failed once said "the
+ * scheduled drills succeed again"). */
+static void test_drill_condition_by_last_records(void **state)
 {
     fixture x;
     ops_run_result res;
     ops_alerts al = {0};
+    bool bad;
     (void)state;
     first_run(&x, "", &res);
     x.drill_ex = 1;
-    x.in.now = x.now + 32 * 86400;                /* past the 1st of the month, 05:00 */
+    x.in.now = x.now + 32 * 86400;                /* past a 1st and a 15th */
     assert_true(ops_run_after(&x.in, &res, &al)); /* its copy to nas the first rotation */
     assert_int_equal(x.ncopied, 1);
     x.lacks = 0;
-    assert_int_equal(x.ndrilled, 1);
+    assert_int_equal(x.ndrilled, 2);
     assert_string_equal(judged(&al, "drill"), "failed");
     ops_alerts_free(&al);
-    /* A quarter of an hour later: the failed drill's record says when it
-     * ran, so none is due, and its condition stays as told. */
+    /* A quarter of an hour later: none due; still failed, and the run
+     * itself did not fail. */
     x.in.now = bkp_now() + 900;
     al = (ops_alerts){0};
     assert_false(ops_run_after(&x.in, &res, &al));
-    assert_int_equal(x.ndrilled, 1);
-    assert_null(judged(&al, "drill"));
-    ops_alerts_free(&al);
-    /* The next month's could not start (its runbook): still failed, in
-     * other words, and not held again a quarter of an hour later. */
-    x.drill_ex = -1;
-    x.in.now = bkp_now() + 32 * 86400;
-    bool drilled;
-    assert_int_equal(ops_run_drills(&x.in, &drilled), OPS_DRILLS_UNSTARTED);
-    assert_true(drilled);
-    x.in.now = bkp_now() + 900;
-    assert_int_equal(ops_run_drills(&x.in, &drilled), OPS_DRILLS_FINE);
-    assert_false(drilled);
     assert_int_equal(x.ndrilled, 2);
-    /* The month after succeeds: the condition ends. */
-    x.drill_ex = 0;
-    x.in.now = bkp_now() + 32 * 86400;
+    assert_string_equal(judged(&al, "drill"), "failed");
+    ops_alerts_free(&al);
+    /* monthly rehearsed by hand, and it succeeds: mid's failure stands. */
+    assert_int_equal(
+        ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "monthly")), 0);
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FAILED);
+    assert_false(bad);
+    /* mid too: the condition ends. */
+    assert_int_equal(
+        ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "mid")), 0);
     al = (ops_alerts){0};
     assert_false(ops_run_after(&x.in, &res, &al));
-    assert_int_equal(x.ndrilled, 3);
     assert_string_equal(judged(&al, "drill"), "");
     ops_alerts_free(&al);
+    /* The next month's could not start: said so, held once. */
+    x.drill_ex = -1;
+    x.in.now = bkp_now() + 32 * 86400;
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_UNSTARTED);
+    assert_true(bad);
+    assert_int_equal(x.ndrilled, 4);
+    x.in.now = bkp_now() + 900;
+    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_UNSTARTED);
+    assert_false(bad);
+    assert_int_equal(x.ndrilled, 4);
     ops_run_result_free(&res);
     ops_repo_free(&x.f);
 }
@@ -482,9 +488,8 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     ops_run_alert_outcomes(&al, &res);
     assert_false(ops_run_after(&x.in, &res, &al));
     ops_run_alert_media(&x.in, &al);
-    /* 2 backups, copy-online, verify, usb-a not connected; no drill ran
-     * (none before the first rotation) */
-    assert_int_equal(al.n, 5);
+    /* 2 backups, copy-online, verify, drill, usb-a not connected */
+    assert_int_equal(al.n, 6);
     assert_string_equal(al.v[0].key, "backup:emr");
     assert_string_equal(al.v[0].state, "failed");
     /* The advice of its cause: the hook, run by hand; and the same in Japanese. */
@@ -498,7 +503,8 @@ static void test_failing_hook_fails_its_dataset_alone(void **state)
     assert_string_equal(al.v[2].key, "copy-online");
     assert_string_equal(al.v[3].key, "verify");
     assert_null(al.v[3].state);
-    assert_string_equal(al.v[4].key, "connected:usb-a");
+    assert_string_equal(al.v[4].key, "drill");
+    assert_null(al.v[4].state); /* none before the first rotation: none failed */
     /* Told once per change: the failure now, not again at the next run. */
     assert_int_equal(ops_alerts_tell(x.f.r, x.f.p, &al, x.now, told, audit, &x), 0);
     assert_true(told[0]);
@@ -826,7 +832,7 @@ int main(void)
         cmocka_unit_test(test_priority_then_not_due),
         cmocka_unit_test(test_quiet_run_does_what_is_due),
         cmocka_unit_test(test_clock_was_ahead),
-        cmocka_unit_test(test_drill_condition_waits_for_a_drill),
+        cmocka_unit_test(test_drill_condition_by_last_records),
         cmocka_unit_test(test_failing_hook_fails_its_dataset_alone),
         cmocka_unit_test(test_sources_side_by_side),
         cmocka_unit_test(test_suspicious_in_both_languages),
