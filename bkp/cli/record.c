@@ -106,15 +106,24 @@ bkp_repo *cli_primary_of(cli *c, const bkp_repo *source)
     return NULL;
 }
 
-/* The journal this command's records went to, said once at its end. */
+/* The journal this command's records went to, said once at its end, and
+ * whether a primary was named at all (a kit run on a backup server still
+ * standing names none, and its primary is there). */
 static char journal_used[4096];
+static bool primary_named;
 
 void cli_record_end(void)
 {
-    if (journal_used[0])
+    if (journal_used[0] && primary_named)
         bkp_note(_("the primary repository of the copy read is not here (none, or another "
                    "repository), and nothing is written to the copy: what is done is recorded "
                    "in %s; keep it with the papers of this day"),
+                 journal_used);
+    else if (journal_used[0])
+        bkp_note(_("no primary repository was named (--repo, or --policy with its policy), and "
+                   "nothing is written to the copy: what is done is recorded in %s; keep it "
+                   "with the papers of this day (on a backup server still standing, name its "
+                   "repository with --repo to record it in its audit log instead)"),
                  journal_used);
     journal_used[0] = '\0';
 }
@@ -139,9 +148,10 @@ int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec 
     if (rc == -EROFS) {
         journal = journal_path(c, source, staged);
         rc = journal ? bkp_audit_journal(source, journal, rec) : -ENOSPC;
-        if (!rc) /* said at the end: after what the command itself says */
+        if (!rc) { /* said at the end: after what the command itself says */
             snprintf(journal_used, sizeof(journal_used), "%s", journal);
-        else if (!journal) {
+            primary_named = c->repo || cli_policy_named(c) || getenv("BKP_REPO");
+        } else if (!journal) {
             bkp_warn(_("this %s is not recorded anywhere: write down what was done"), rec->op);
         }
     }

@@ -130,6 +130,10 @@ unshare --mount --fork sh -c "
     exec env -i "$(command -v chroot)" '$ROOT' /medium/bkp-recovery/bkp restore emr:latest /out --from /medium --passphrase-file /pass
 " >"$WORK/bare.out" 2>&1 || fail "the kit did not restore in a bare root: $(cat "$WORK/bare.out")"
 same_mtree "$DATA/emr" "$ROOT/out$DATA/emr" "restored by the kit in a bare root"
+# With no primary named it says so, and how one still standing is named,
+# not that the primary is missing.
+grep -q "no primary repository was named" "$WORK/bare.out" ||
+    flunk "the kit should say no primary was named and where its record went: $(cat "$WORK/bare.out")"
 # The bad day by the procedure on the disk: the disk mounted read-only where
 # the procedure says, the paper key typed into a file, the procedure's own
 # select and restore commands as written (with `--key-from` that file, as
