@@ -99,7 +99,8 @@ install(DIRECTORY policies/examples policies/runbooks DESTINATION ${CMAKE_INSTAL
 # prefix /usr, `cmake --install` never replaces a file already there: a live
 # policy is the operator's (the package marks these files as conffiles, and
 # dpkg asks before replacing an edited one).
-set(BKP_ETC_FILES policy.yaml runbooks/clinic.yaml runbooks/emr-db.yaml runbooks/scans.yaml)
+set(BKP_ETC_FILES policy.yaml runbooks/clinic.yaml runbooks/emr-db.yaml runbooks/emr-db-remote.yaml
+    runbooks/scans.yaml)
 if(CMAKE_INSTALL_FULL_SYSCONFDIR STREQUAL "/etc")
   configure_file(cmake/install-etc.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/install-etc.cmake @ONLY)
   install(SCRIPT ${CMAKE_CURRENT_BINARY_DIR}/install-etc.cmake)

@@ -160,7 +160,7 @@ ls "$WORK/kit/usb/bkp-recovery/lib" | grep -Eq '^(libicu|libxml2|libcurl|libssl|
     flunk "the recovery kit carries $(ls "$WORK/kit/usb/bkp-recovery/lib" | grep -E '^(libicu|libxml2|libcurl|libssl|libgnutls)' | tr '\n' ' ')"
 ls "$WORK/kit/usb/bkp-recovery/lib" | grep -q '^libc\.so' || flunk "the recovery kit brings no C library"
 echo "recovery kit of the package: $kit_bytes bytes" >&2
-for rb in clinic emr-db scans; do
+for rb in clinic emr-db emr-db-remote scans; do
     [ -f /etc/bkp/runbooks/$rb.yaml ] || flunk "no runbook template /etc/bkp/runbooks/$rb.yaml"
     # Its steps run as root and its env: may hold a password: root's alone.
     [ "$(stat -c '%a %U' /etc/bkp/runbooks/$rb.yaml)" = "600 root" ] ||

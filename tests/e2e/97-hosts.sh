@@ -159,6 +159,21 @@ tar -C "$WORK/srv/scans" --sort=name --mtime=@0 --owner=0 --group=0 -cf - . | sh
 mkdir "$WORK/untar" && tar -C "$WORK/untar" -xf "$WORK/back/scans.tar"
 same_mtree "$WORK/srv/scans" "$WORK/untar" "the scans, out of the tar" "^\$" "s/ time=[^ ]*//"
 
+# ---- 2a. the shipped procedure for a database on another server ----
+# Rehearsed as shipped but pointed at this test's server (its socket for
+# its address, trust for its password file): the dump restored on the
+# backup server, then into a scratch database over the connection.
+read -r _ PGSOCK _ PGPORT _ <<<"$CONN"
+sed -e 's/emr-db/karte/g' -e "s|\"PGHOST=10.0.0.12\"|\"PGHOST=$PGSOCK\", \"PGPORT=$PGPORT\"|g" \
+    -e 's|PGUSER=bkp_restore|PGUSER=postgres|g' -e 's|, "PGPASSFILE=/etc/bkp/pgpass"||g' \
+    "${BKP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/policies/runbooks/emr-db-remote.yaml" \
+    >"$WORK/emr-remote.yaml"
+mkdir -p "$WORK/drill"
+ok env TMPDIR="$WORK" "$BKP" drill "$WORK/emr-remote.yaml" --report "$WORK/drill"
+[ "$(sql emr_restore 'select count(*), sum(id) from patients')" = "$(sql emr 'select count(*), sum(id) from patients')" ] ||
+    flunk "the template's drill should restore every row into emr_restore"
+ok env TMPDIR="$WORK" "$BKP" drill "$WORK/emr-remote.yaml" --report "$WORK/drill" # again: emr_restore made anew
+
 # ---- 2b. sources at once (parallel:), one data set at a time per source ----
 meet() { # EXIT PARALLEL HOST-OF-A HOST-OF-B: bkp run, the two data sets meeting
     { sed '/^datasets:/,$d' "$POL"
