@@ -288,7 +288,12 @@ void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
                            .figures = fig,
                            .error = failed_step ? r->steps[r->failed_step - 1].detail
                                     : r->ok     ? NULL
-                                                : "the procedure did not complete"};
+                                                : "the procedure did not complete",
+                           /* The same in Japanese, for audit show and the evidence. */
+                           .error_ja = failed_step && r->steps[r->failed_step - 1].detail_ja &&
+                                               *r->steps[r->failed_step - 1].detail_ja
+                                           ? r->steps[r->failed_step - 1].detail_ja
+                                           : NULL};
 }
 
 static int64_t count_of(const json_t *f, const char *k)

@@ -195,8 +195,9 @@ typedef enum ops_drills_end {
  * failure said; `*failed` whether one held now failed), then how they all
  * stand: a run between two drills judges them by their last records, so
  * that one runbook's success never ends another's failure, and a drill by
- * hand that succeeds ends its own. */
-ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed);
+ * hand that succeeds ends its own. `which` (`n` bytes) names the runbook
+ * of the worst, "" when all stand well. */
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed, char *which, size_t n);
 
 /* The conditions of the run (alerts.h), into `al`: */
 /* each data set's backup (failed, or fine again) and a suspicious seal; */

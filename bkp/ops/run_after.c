@@ -201,11 +201,12 @@ static ops_drills_end drill_state(const bkp_audit_entry *e)
  * runbook waits for its schedule's first time after the repository began
  * (a monthly drill on the 1st does not run at set-up, during the day's
  * work, because the 1st before it passed without one). */
-ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed)
+ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed, char *which, size_t n)
 {
     const pol_policy *p = in->policy;
     ops_drills_end end = OPS_DRILLS_FINE;
     *failed = false;
+    which[0] = '\0';
     if (p->ndrills && p->nmedia && !rotated_once(in)) {
         bkp_debug("scheduled drills wait for the first rotation");
         return end;
@@ -237,6 +238,8 @@ ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed)
                           stem, stem, stem);
         }
         ops_drills_end st = drill_state(&last);
+        if (st > end)
+            snprintf(which, n, "%s", stem);
         end = st > end ? st : end;
         bkp_audit_entry_release(&last);
     }

@@ -243,15 +243,23 @@ bool ops_run_after(const ops_run_in *in, const ops_run_result *res, ops_alerts *
                          : N_("the rolling re-read found the audit log changed or not matching "
                               "the generations; run `bkp audit verify`, which says what to do"));
     if (!in->dataset) {
-        ops_drills_end end = ops_run_drills(in, &bad);
+        char rb[256];
+        ops_drills_end end = ops_run_drills(in, &bad, rb, sizeof(rb));
         failed |= bad;
-        ops_alert(al, "drill", end ? "failed" : NULL, end ? 2 : 0,
-                  end == OPS_DRILLS_UNSTARTED
-                      ? N_("a scheduled drill could not start (its runbook, or the copies it "
-                           "reads): `bkp drill RUNBOOK` at a terminal says why")
-                  : end ? N_("a scheduled drill failed; its report is in the repository's "
-                             "reports/")
-                        : N_("the scheduled drills succeed again"));
+        if (end == OPS_DRILLS_UNSTARTED)
+            ops_alert(al, "drill", "failed", 2,
+                      N_("the drill of runbook %s could not start (its runbook, or the copies it "
+                         "reads): `bkp drill %s` at a terminal says why, and rehearses it once "
+                         "mended"),
+                      rb, rb);
+        else if (end)
+            ops_alert(al, "drill", "failed", 2,
+                      N_("the drill of runbook %s failed: its report in the repository's reports/ "
+                         "says which step; once mended, rehearse it with `bkp drill %s`"),
+                      rb, rb);
+        else
+            ops_alert(al, "drill", NULL, 0,
+                      N_("the drills of the scheduled runbooks succeed again"));
     }
     return failed;
 }

@@ -110,13 +110,18 @@ static bool named_before(const pol_policy *p, size_t i, const char *name)
 int ops_runbook_list(const pol_policy *p, ops_runbook_named **out, size_t *n)
 {
     int rc = 0;
-    *out = calloc(p->ndatasets + 1, sizeof(**out));
+    *out = calloc(p->ndatasets + p->ndrills + 1, sizeof(**out));
     *n = 0;
     if (!*out)
         return -ENOMEM;
-    for (size_t i = 0; i < p->ndatasets; i++) {
-        const char *name = p->datasets[i].runbook;
-        if (!name || named_before(p, i, name))
+    /* The data sets' runbooks, then those only the drills name. */
+    for (size_t i = 0; i < p->ndatasets + p->ndrills; i++) {
+        const char *name =
+            i < p->ndatasets ? p->datasets[i].runbook : p->drills[i - p->ndatasets].runbook;
+        bool seen = false;
+        for (size_t k = 0; k < *n; k++)
+            seen |= !strcmp((*out)[k].name, name ? name : "");
+        if (!name || seen)
             continue;
         ops_runbook_named *r = &(*out)[(*n)++];
         r->name = name;

@@ -31,7 +31,7 @@ typedef struct ops_runbook_named {
     rb_runbook *rb;
 } ops_runbook_named;
 
-/* The runbooks `p`'s data sets name, each once, loaded as ops_runbook_load
+/* The runbooks `p`'s data sets and drills name, each once, loaded as ops_runbook_load
  * does, into `*out` (`*n` of them, malloc'd; ops_runbook_list_free). 0, or
  * the error of the last one that did not load (its `rb` NULL), or -ENOMEM
  * (nothing listed). */

@@ -810,10 +810,18 @@ static void drill_row(FILE *f, const rst_dataset *d)
         fputs("</span>", f);
     }
     fputs("</td><td>", f);
-    rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
-    fprintf(f, "</td><td data-rto-met=\"%s\">", !target ? "" : met ? "true" : "false");
+    /* A drill that failed (or never started) restored nothing to time:
+     * its time is not measured against the target. */
+    if (ok)
+        rb_html_escape(f, rb_duration_text(took, sizeof(took), secs));
+    else
+        fputs("-", f);
+    fprintf(f, "</td><td data-rto-met=\"%s\">", !target || !ok ? "" : met ? "true" : "false");
     if (!target)
         rb_html_escape(f, _("not set"));
+    else if (!ok)
+        say(f, _("%s: not measured (the drill failed)"),
+            rb_duration_text(goal, sizeof(goal), (double)target));
     else if (met)
         say(f, _("%s: within the target"), rb_duration_text(goal, sizeof(goal), (double)target));
     else {

@@ -200,8 +200,10 @@ static void test_priority_then_not_due(void **state)
     assert_false(ops_run_wants_prune(x.f.p));
     /* No scheduled drill before the first copy to a medium. */
     bool bad;
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    char which[64];
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FINE);
     assert_false(bad);
+    assert_string_equal(which, "");
     assert_int_equal(x.ndrilled, 0);
     /* nas is on-line and named; usb-a is off-line: `bkp rotate`'s. */
     char cause[64] = "";
@@ -213,11 +215,11 @@ static void test_priority_then_not_due(void **state)
     assert_string_equal(cause, "");
     /* Nor at once after it: its first time after the repository began
      * (the 1st of a month, 05:00) is still to come. Then it runs. */
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FINE);
     assert_int_equal(x.ndrilled, 0);
     time_t was = x.in.now;
     x.in.now = x.now + 32 * 86400; /* past a 1st and a 15th */
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FINE);
     assert_false(bad);
     assert_int_equal(x.ndrilled, 2);
     assert_string_equal(x.drilled[0], "monthly");
@@ -240,7 +242,7 @@ static void test_priority_then_not_due(void **state)
     assert_int_equal(x.nsealed, 2);
     /* The drill's record has the log's clock, a moment after the run's. */
     x.in.now = bkp_now();
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FINE);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FINE);
     assert_int_equal(x.ndrilled, 2);
     ops_run_result_free(&res);
     assert_int_equal(generations(&x, "emr"), 1);
@@ -373,6 +375,7 @@ static void test_drill_condition_by_last_records(void **state)
     ops_run_result res;
     ops_alerts al = {0};
     bool bad;
+    char which[64];
     (void)state;
     first_run(&x, "", &res);
     x.drill_ex = 1;
@@ -394,8 +397,9 @@ static void test_drill_condition_by_last_records(void **state)
     /* monthly rehearsed by hand, and it succeeds: mid's failure stands. */
     assert_int_equal(
         ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "monthly")), 0);
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_FAILED);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FAILED);
     assert_false(bad);
+    assert_string_equal(which, "mid"); /* the alert names it */
     /* mid too: the condition ends. */
     assert_int_equal(
         ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "mid")), 0);
@@ -406,11 +410,11 @@ static void test_drill_condition_by_last_records(void **state)
     /* The next month's could not start: said so, held once. */
     x.drill_ex = -1;
     x.in.now = bkp_now() + 32 * 86400;
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_UNSTARTED);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_UNSTARTED);
     assert_true(bad);
     assert_int_equal(x.ndrilled, 4);
     x.in.now = bkp_now() + 900;
-    assert_int_equal(ops_run_drills(&x.in, &bad), OPS_DRILLS_UNSTARTED);
+    assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_UNSTARTED);
     assert_false(bad);
     assert_int_equal(x.ndrilled, 4);
     ops_run_result_free(&res);

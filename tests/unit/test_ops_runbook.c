@@ -30,7 +30,10 @@ static const char policy_text[] = OPS_POLICY_HEAD
     "  - { name: pacs, paths: [/srv/pacs, /srv/dicom], schedule: daily 03:00,\n"
     "      runbook: %1$s/runbooks/none.yaml }\n"
     "  - { name: lab, paths: [/srv/lab], schedule: daily 04:00,\n"
-    "      runbook: %1$s/runbooks/emr-db.yaml }\n";
+    "      runbook: %1$s/runbooks/emr-db.yaml }\n"
+    "drills:\n"
+    "  - { runbook: %1$s/runbooks/emr-db.yaml, schedule: monthly 1 05:00 }\n"
+    "  - { runbook: %1$s/runbooks/weekly.yaml, schedule: weekly mon 05:00 }\n";
 
 static void quiet(enum bkp_log_level level, const char *msg, void *ctx)
 {
@@ -124,13 +127,15 @@ static void test_list(void **state)
     ops_runbook_named *v = NULL;
     size_t n = 0;
     put_runbook(f, "emr-db", NULL, 0600, path, sizeof(path));
+    put_runbook(f, "weekly", NULL, 0600, path, sizeof(path));
     assert_int_equal(ops_runbook_list(f->p, &v, &n), -EINVAL); /* none.yaml is not there */
-    assert_int_equal(n, 2);                                     /* emr-db.yaml once */
+    assert_int_equal(n, 3); /* emr-db.yaml once; weekly.yaml, which a drill alone names */
     assert_non_null(v[0].rb);
-    assert_string_equal(v[0].rb->file, path);
     assert_true(v[0].rb->nsteps > 0);
     assert_null(v[1].rb);
     assert_non_null(v[1].name);
+    assert_non_null(v[2].rb);
+    assert_string_equal(v[2].rb->file, path);
     ops_runbook_list_free(v, n);
 }
 

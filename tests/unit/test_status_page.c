@@ -361,6 +361,23 @@ static void test_compliant_routine_task(void **state)
     json_decref(j);
 }
 
+/* A drill that failed restored nothing to time: no time shown, and its
+ * target not said to be passed. */
+static void test_failed_drill_not_timed(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *scans = json_array_get(json_object_get(j, "datasets"), 1);
+    json_t *dr = json_object_get(scans, "last_drill");
+    json_object_set_new(dr, "outcome", json_string("failed"));
+    json_object_set_new(dr, "seconds", json_real(0.4));
+    char *en = render(j, false);
+    assert_non_null(strstr(en, "<td>-</td><td data-rto-met=\"\">1 h 00 min: not measured (the "
+                               "drill failed)</td>"));
+    assert_null(strstr(en, "OVER the target"));
+    free(en);
+    json_decref(j);
+}
+
 /* usb-b plugged in for its copy, overdue, not made yet: the page asks for
  * the copy, not to bring it from home nor to take it away. */
 static void test_connected_for_its_copy(void **state)
@@ -425,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_nothing_due),
         cmocka_unit_test(test_online_not_carried),
         cmocka_unit_test(test_compliant_routine_task),
+        cmocka_unit_test(test_failed_drill_not_timed),
         cmocka_unit_test(test_connected_for_its_copy),
         cmocka_unit_test(test_suspicion_holds_the_disks),
     };
