@@ -851,8 +851,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     /* Not known to be behind is not known to be whole. */
     if (s->pins_unchecked)
         reason(out, "%s", _("the primary could not be compared with what the media pinned"));
+    if (s->runbook_unusable)
+        reason(out,
+               _("its runbook %s cannot be used: the written recovery procedure is part of "
+                 "item 3-②, and its drill would fail"),
+               s->runbook_unusable);
     bool risky = rk.suspicious || rk.backup || rk.missed || rk.stale_offline || rk.overdue ||
-                 rk.few_generations || s->pins_unchecked;
+                 rk.few_generations || s->pins_unchecked || s->runbook_unusable;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
                    : risky                           ? POL_AT_RISK
                                                      : POL_COMPLIANT;
@@ -911,6 +916,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     if (s->pins_unchecked)
         act(out, _("run `bkp status` on a terminal and read why the pins could not be checked"));
+    if (s->runbook_unusable) {
+        fmt(next, n,
+            _("mend the runbook %s (`bkp runbook show %s` says what), then rehearse it: `bkp "
+              "drill %s`"),
+            s->runbook_unusable, s->runbook_unusable, s->runbook_unusable);
+        act(out, next);
+    }
     if (rk.stale_offline) {
         fix_action(&c, NEED_FRESH_OFFLINE, next, n);
         act(out, next);

@@ -120,6 +120,11 @@ typedef struct pol_ds_state {
      * known; 0: none holds it): a slot that passed while it works (a long
      * backup, or one queued behind another) is not missed. */
     time_t run_since;
+    /* Its runbook, when the policy names one that cannot be used (not
+     * found, or not valid: its errors are `bkp runbook show`'s), or NULL:
+     * the written recovery procedure is part of item 3-②, and its drill
+     * would fail. */
+    const char *runbook_unusable;
 } pol_ds_state;
 
 #define POL_REASONS 8

@@ -117,10 +117,11 @@ static void dataset_print(const rst_dataset *d, const char *lang)
 void cli_status_print(const rst_status *s, const char *lang)
 {
     /* What the clerk is asked first: the checklist's item, in its words —
-     * its copies, what the verdict judges (the drills are said per data set
-     * below, the whole item in the evidence report). */
+     * what the verdict judges: the backups, the copies, the written
+     * procedure (the drills are said per data set below, the whole item in
+     * the evidence report). */
     if (s->ndatasets) {
-        fputs(_("checklist item 3-②, the copies (3-2-1 rule), all data: "), stdout);
+        fputs(_("checklist item 3-② (backups, copies, written procedure), all data: "), stdout);
         printf("%s\n", _(pol_verdict_name(s->verdict)));
     }
     for (size_t i = 0; i < s->ndatasets; i++)

@@ -9,11 +9,27 @@
 #include <stdlib.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/io/log.h"
 #include "bkp/ops/status.h"
+#include "restore/runbook.h"
 
 static bool proven(void *ctx, const bkp_media_entry *entry, time_t *when)
 {
     return cli_object_proven(ctx, entry, when);
+}
+
+/* Loaded as a drill would load it, its words held back: the status says
+ * that it cannot be used, `bkp runbook show` why (at every run under cron
+ * they would be the same mail each time). */
+static bool runbook_usable(void *ctx, const char *name)
+{
+    rb_runbook *rb = NULL;
+    bkp_log_scope *hush = bkp_log_scope_new(NULL, NULL), *was = bkp_log_scope_enter(hush);
+    int rc = hush ? cli_runbook_load(ctx, name, &rb) : 0;
+    bkp_log_scope_enter(was);
+    bkp_log_scope_close(hush, false);
+    rb_free(rb);
+    return rc == 0;
 }
 
 void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
@@ -32,6 +48,7 @@ void cli_status_in(cli *c, pol_policy *p, ops_status_in *in)
                           .pins = pins,
                           .pins_unchecked = unchecked,
                           .proven = proven,
+                          .runbook_usable = runbook_usable,
                           .ctx = c,
                           .shown = !c->json,
                           .run_since = c->run_since};

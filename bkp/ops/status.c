@@ -282,6 +282,8 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     s.run_since = in->run_since                                    ? in->run_since
                   : bkp_lock_alive(bkp_repo_path(in->repo), "run") ? 1
                                                                    : 0;
+    if (d->runbook && in->runbook_usable && !in->runbook_usable(in->ctx, d->runbook))
+        s.runbook_unusable = d->runbook;
     if (!media_copies(in, d, w, now, copies, &s, r))
         goto fail;
     /* In English for programs (--json, alerts, the audit log); for a person

@@ -165,8 +165,10 @@ grep -q "could not start\|titel" <<<"$OUT$ERR" && flunk "the next run should not
     flunk "the drill that could not start was held again a quarter of an hour later: $(drills)"
 "$BKP" audit show --json | jq -e '[.[] | select(.op == "notify" and .figures.key == "drill")] | last | .figures.event == "raised"' >/dev/null ||
     flunk "the drill's alert should stay raised: $("$BKP" audit show --json | jq -c '[.[] | select(.op == "notify" and .figures.key == "drill")]')"
-ok env LANG=C "$BKP" status
+run_any env LANG=C "$BKP" status
 output_has "(unattended, FAILED)" "status should say the last drill failed"
+output_has "its runbook emr cannot be used" "status should say the runbook cannot be used, before any drill"
+output_has "bkp runbook show emr"
 cp "$WORK/emr.yaml.good" "$RB"
 
 # 8. A check that warns (a missing locale) and passes, then fails.

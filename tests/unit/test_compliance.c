@@ -270,6 +270,16 @@ static void test_primary_behind_medium(void **state)
            "run `bkp status` on a terminal and read why the pins could not be checked");
     assert_int_equal(reason_at(o, "could not be compared with what the media pinned"), 0);
     w.s.pins_unchecked = false;
+
+    /* Its runbook cannot be used: the written procedure is part of the
+     * item, AT RISK (told once by the run's alert), with what to do. */
+    w.s.runbook_unusable = "emr";
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_AT_RISK,
+           "mend the runbook emr (`bkp runbook show emr` says what), then rehearse it: `bkp "
+           "drill emr`");
+    assert_int_equal(reason_at(o, "its runbook emr cannot be used"), 0);
+    w.s.runbook_unusable = NULL;
 }
 
 /* An archive folder the policy keeps on-line (on a NAS, `offline:` not
