@@ -916,13 +916,6 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
     }
     if (s->pins_unchecked)
         act(out, _("run `bkp status` on a terminal and read why the pins could not be checked"));
-    if (s->runbook_unusable) {
-        fmt(next, n,
-            _("mend the runbook %s (`bkp runbook show %s` says what), then rehearse it: `bkp "
-              "drill %s`"),
-            s->runbook_unusable, s->runbook_unusable, s->runbook_unusable);
-        act(out, next);
-    }
     if (rk.stale_offline) {
         fix_action(&c, NEED_FRESH_OFFLINE, next, n);
         act(out, next);
@@ -950,6 +943,15 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                 ds, s->generations);
             act(out, next);
         }
+    }
+    /* Its reason came after the others: so does its step (an alert says
+     * the first reason with the first step). */
+    if (s->runbook_unusable) {
+        fmt(next, n,
+            _("mend the runbook %s (`bkp runbook show %s` says what), then rehearse it: `bkp "
+              "drill %s`"),
+            s->runbook_unusable, s->runbook_unusable, s->runbook_unusable);
+        act(out, next);
     }
     /* Nothing else to fix: the medium whose turn it is. */
     if (!out->nactions && (m = due_now(&c))) {

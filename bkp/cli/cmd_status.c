@@ -121,7 +121,9 @@ void cli_status_print(const rst_status *s, const char *lang)
      * procedure (the drills are said per data set below, the whole item in
      * the evidence report). */
     if (s->ndatasets) {
-        fputs(_("checklist item 3-② (backups, copies, written procedure), all data: "), stdout);
+        fputs(_("checklist item 3-② (backups, copies, written procedure; the drills below), all "
+                "data: "),
+              stdout);
         printf("%s\n", _(pol_verdict_name(s->verdict)));
     }
     for (size_t i = 0; i < s->ndatasets; i++)

@@ -235,11 +235,11 @@ ops_drills_end ops_run_drills(const ops_run_in *in, bool *failed, char *which, s
                             "which `bkp runbook show %s` checks, or the copies it reads); once "
                             "mended, rehearse it with `bkp drill %s`, else it is held again at "
                             "its next time"),
-                          stem, stem, stem);
+                          stem, p->drills[i].runbook, p->drills[i].runbook);
         }
         ops_drills_end st = drill_state(&last);
-        if (st > end)
-            snprintf(which, n, "%s", stem);
+        if (st > end) /* as the policy spells it: what `bkp drill` and `runbook show` take */
+            snprintf(which, n, "%s", p->drills[i].runbook);
         end = st > end ? st : end;
         bkp_audit_entry_release(&last);
     }

@@ -347,8 +347,22 @@ void ops_run_alert_verdicts(const ops_run_in *in, ops_alerts *al, const rst_stat
 {
     if (ops_run_setting_up(in))
         return; /* what the setting up builds towards: shown by status, not alerted */
-    for (size_t i = 0; i < s->ndatasets; i++)
-        alert_verdict(al, &s->datasets[i]);
+    for (size_t i = 0; i < s->ndatasets; i++) {
+        const rst_dataset *d = &s->datasets[i];
+        char key[160];
+        alert_verdict(al, d);
+        /* A runbook that stops loading is told once on its own, whatever
+         * the verdict already was (a data set AT RISK for another reason
+         * stays AT RISK). */
+        snprintf(key, sizeof(key), "runbook:%s", d->name);
+        if (d->runbook_unusable)
+            ops_alert(al, key, "unusable", 1,
+                      N_("the runbook %s of %s cannot be used: mend it (`bkp runbook show %s` says "
+                         "what), then rehearse it with `bkp drill %s`"),
+                      d->runbook_unusable, d->name, d->runbook_unusable, d->runbook_unusable);
+        else
+            ops_alert(al, key, NULL, 0, N_("the runbook of %s can be used again"), d->name);
+    }
 }
 
 void ops_run_alert_key_drill(ops_alerts *al, const rst_key_drill *kd)

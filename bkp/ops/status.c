@@ -299,6 +299,8 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     words_in(p, &s, w->st, w->due, now, "ja", &r->ja);
     r->priority = d->priority;
     r->suspicious = s.suspicious ? s.suspicious_seq : s.suspicious_damaged;
+    if (s.runbook_unusable && !copy_str(&r->runbook_unusable, s.runbook_unusable))
+        goto fail;
     r->verdict = out.verdict;
     r->generations = s.generations;
     r->counted = counts_of(&out);

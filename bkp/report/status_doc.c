@@ -126,6 +126,8 @@ static json_t *dataset_json(const rst_dataset *d)
         json_object_set_new(j, "shown", words_json(&d->shown));
     if (j && d->suspicious)
         json_object_set_new(j, "suspicious", json_integer(d->suspicious));
+    if (j && d->runbook_unusable)
+        json_object_set_new(j, "runbook_unusable", json_string(d->runbook_unusable));
     return j;
 }
 
@@ -425,6 +427,8 @@ static void dataset_parse(bkp_jin *p, const json_t *j, rst_dataset *d)
         d->has_shown = true;
         words_parse(p, v, &d->shown);
     }
+    if (json_object_get(j, "runbook_unusable")) /* written only when there is one */
+        d->runbook_unusable = bkp_jin_str(p, j, "runbook_unusable");
     if (json_object_get(j, "suspicious")) /* written only when there is one */
         d->suspicious = (uint32_t)bkp_jin_integer(p, j, "suspicious", 1, UINT32_MAX, 0);
     if (d->suspicious && d->verdict == POL_COMPLIANT)
@@ -599,6 +603,7 @@ static void dataset_clear(rst_dataset *d)
 {
     free(d->name);
     free(d->description);
+    free(d->runbook_unusable);
     free(d->last_backup_run.outcome);
     free(d->last_verify.outcome);
     drill_free(&d->last_drill);

@@ -125,6 +125,9 @@ typedef struct rst_dataset {
      * suspicion not settled (store/generation.h); 0, absent: none. While
      * one is, no off-line disk is to be brought to the server. */
     uint32_t suspicious;
+    /* "runbook_unusable": the runbook the policy names for it, when it
+     * cannot be used (policies/compliance.h); NULL, absent: none. */
+    char *runbook_unusable;
 } rst_dataset;
 
 /* The key-recovery drill reminder ("key_drill"). */

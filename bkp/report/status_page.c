@@ -165,7 +165,9 @@ static void header(FILE *f, const rst_status *st, time_t now)
                         "by itself): if the time above is older than last night, tell the system "
                         "officer."));
     fputs("</p>\n<p id=\"overall\">", f);
-    rb_html_escape(f, _("Checklist item 3-② (backups, copies, written procedure), all data: "));
+    rb_html_escape(
+        f,
+        _("Checklist item 3-② (backups, copies, written procedure; the drills below), all data: "));
     badge(f, st->verdict);
     fputs("</p>\n</header>\n", f);
 }

@@ -399,7 +399,7 @@ static void test_drill_condition_by_last_records(void **state)
         ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "monthly")), 0);
     assert_int_equal(ops_run_drills(&x.in, &bad, which, sizeof(which)), OPS_DRILLS_FAILED);
     assert_false(bad);
-    assert_string_equal(which, "mid"); /* the alert names it */
+    assert_string_equal(which, "/etc/bkp/runbooks/mid.yaml"); /* as the policy names it */
     /* mid too: the condition ends. */
     assert_int_equal(
         ops_repo_record(&x.f, "drill", NULL, false, json_pack("{s:s}", "runbook", "mid")), 0);
