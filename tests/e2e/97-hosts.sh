@@ -36,6 +36,11 @@ sql postgres "create database emr" >/dev/null || fail "cannot create database em
 sql emr "create table patients (id int primary key, name text);
          insert into patients select g, '患者 ' || g from generate_series(1, 50000) g" \
     >/dev/null || fail "cannot fill emr.patients"
+# What a clinic's schema holds that a restore role that is no superuser
+# cannot restore as it was: an owner of its own and its default privileges.
+sql emr "create role emr_owner; alter table patients owner to emr_owner;
+         alter default privileges for role emr_owner grant select on tables to public" \
+    >/dev/null || fail "cannot give emr an owner of its own"
 
 start_sshd emr-db 127.0.0.1
 P1=$SSHD_PORT K1=$SSHD_KEY
@@ -160,19 +165,41 @@ mkdir "$WORK/untar" && tar -C "$WORK/untar" -xf "$WORK/back/scans.tar"
 same_mtree "$WORK/srv/scans" "$WORK/untar" "the scans, out of the tar" "^\$" "s/ time=[^ ]*//"
 
 # ---- 2a. the shipped procedure for a database on another server ----
-# Rehearsed as shipped but pointed at this test's server (its socket for
-# its address, trust for its password file): the dump restored on the
-# backup server, then into a scratch database over the connection.
+# The database server as the template's head prepares it: TCP on
+# 127.0.0.1 with TLS, a restore role that is no superuser (CREATEDB,
+# scram, allowed to postgres and emr_restore alone), its password in a
+# file of root's, mode 0600. The template is rehearsed as shipped, its
+# server's address, port and password file the test's.
 read -r _ PGSOCK _ PGPORT _ <<<"$CONN"
-sed -e 's/emr-db/karte/g' -e "s|\"PGHOST=10.0.0.12\"|\"PGHOST=$PGSOCK\", \"PGPORT=$PGPORT\"|g" \
-    -e 's|PGUSER=bkp_restore|PGUSER=postgres|g' -e 's|, "PGPASSFILE=/etc/bkp/pgpass"||g' \
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PG/server.key" -out "$PG/server.crt" \
+    -subj /CN=127.0.0.1 -days 2 >/dev/null 2>&1 || fail "openssl could not make the server's certificate"
+chown postgres: "$PG/server.key" "$PG/server.crt"
+chmod 600 "$PG/server.key"
+{ echo "hostssl postgres,emr_restore bkp_restore 127.0.0.1/32 scram-sha-256"
+  echo "host all bkp_restore 127.0.0.1/32 reject"
+  cat "$PGDATA/pg_hba.conf"; } >"$PG/hba" && cat "$PG/hba" >"$PGDATA/pg_hba.conf"
+as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -w -t 30 -l "$PG/server.log" restart \
+    -o "-k $PGSOCK -p $PGPORT -c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=$PG/server.crt -c ssl_key_file=$PG/server.key -c fsync=off" \
+    >"$WORK/pg_ctl.log" 2>&1 || fail "PostgreSQL did not restart on TCP: $(tail -n 5 "$PG/server.log")"
+sql postgres "create role bkp_restore login createdb password 'restore-pass-2026'" >/dev/null ||
+    fail "cannot create the restore role"
+echo "127.0.0.1:$PGPORT:*:bkp_restore:restore-pass-2026" >"$WORK/pgpass"
+chmod 600 "$WORK/pgpass"
+sed -e 's/emr-db/karte/g' -e "s|\"PGHOST=10.0.0.12\"|\"PGHOST=127.0.0.1\", \"PGPORT=$PGPORT\"|g" \
+    -e "s|PGPASSFILE=/etc/bkp/pgpass|PGPASSFILE=$WORK/pgpass|g" \
     "${BKP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/policies/runbooks/emr-db-remote.yaml" \
     >"$WORK/emr-remote.yaml"
+grep -q 'PGSSLMODE=require' "$WORK/emr-remote.yaml" || flunk "the template should ask for TLS"
 mkdir -p "$WORK/drill"
 ok env TMPDIR="$WORK" "$BKP" drill "$WORK/emr-remote.yaml" --report "$WORK/drill"
 [ "$(sql emr_restore 'select count(*), sum(id) from patients')" = "$(sql emr 'select count(*), sum(id) from patients')" ] ||
     flunk "the template's drill should restore every row into emr_restore"
+[ "$(sql postgres "select pg_get_userbyid(datdba) from pg_database where datname = 'emr_restore'")" = bkp_restore ] ||
+    flunk "emr_restore should be the restore role's, made by it"
 ok env TMPDIR="$WORK" "$BKP" drill "$WORK/emr-remote.yaml" --report "$WORK/drill" # again: emr_restore made anew
+# The role reaches nothing else: not the live database.
+PGPASSFILE=$WORK/pgpass PGSSLMODE=require "$PGBIN/psql" -X -h 127.0.0.1 -p "$PGPORT" -U bkp_restore -d emr -c 'select 1' >/dev/null 2>&1 &&
+    flunk "the restore role should not reach the live database"
 
 # ---- 2b. sources at once (parallel:), one data set at a time per source ----
 meet() { # EXIT PARALLEL HOST-OF-A HOST-OF-B: bkp run, the two data sets meeting
