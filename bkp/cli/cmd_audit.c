@@ -287,6 +287,22 @@ static const int show_widths[] = {5, 19, 8, 16, 12, 14, 8, 0};
  * local time as the TIME column is (without a space: the pairs are parted
  * by spaces), a member that is an object as its own pairs in braces
  * ("captured={emr=2026-11-28T11:59:07}"). */
+/* Figure `k` = `v` of object `of`, when it is a size in bytes (binary
+ * units) or a time (local, as the TIME column): its text into `val`. */
+static bool figure_unit(const char *k, const json_t *v, const json_t *of, char *val, size_t n)
+{
+    size_t kl = strlen(k);
+    time_t at;
+    struct tm tm;
+    if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") &&
+        json_integer_value(v) >= 0) {
+        bkp_size_text(val, n, (uint64_t)json_integer_value(v));
+        return true;
+    }
+    return json_is_string(v) && json_is_object(of) && bkp_json_time(of, k, &at) && at > 0 &&
+           localtime_r(&at, &tm) && strftime(val, n, "%Y-%m-%dT%H:%M:%S", &tm);
+}
+
 static void figures_text(const json_t *fig, const char *sep, char *out, size_t n)
 {
     const char *k;
@@ -295,14 +311,8 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
     json_object_foreach((json_t *)fig, k, v)
     {
         char val[512] = "";
-        size_t kl = strlen(k);
-        time_t at;
-        struct tm tm;
-        if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") &&
-            json_integer_value(v) >= 0)
-            bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v));
-        else if (json_is_string(v) && bkp_json_time(fig, k, &at) && at > 0 && localtime_r(&at, &tm))
-            strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%S", &tm);
+        if (figure_unit(k, v, fig, val, sizeof(val)))
+            ;
         else if (json_is_object(v)) {
             char in[sizeof(val) - 2];
             figures_text(v, ",", in, sizeof(in));
@@ -329,9 +339,6 @@ static void put_safe(const char *s)
 static void figure_whole(const char *k, const json_t *v, const json_t *of, int depth)
 {
     char val[64];
-    time_t at;
-    struct tm tm;
-    size_t kl = strlen(k);
     printf("%*s", 2 * depth, "");
     put_safe(k);
     if (json_is_object(v) || json_is_array(v)) {
@@ -346,10 +353,7 @@ static void figure_whole(const char *k, const json_t *v, const json_t *of, int d
         return;
     }
     fputs(k[0] == '-' && !k[1] ? " " : " = ", stdout);
-    if (json_is_integer(v) && kl >= 5 && !strcmp(k + kl - 5, "bytes") && json_integer_value(v) >= 0)
-        fputs(bkp_size_text(val, sizeof(val), (uint64_t)json_integer_value(v)), stdout);
-    else if (json_is_string(v) && json_is_object(of) && bkp_json_time(of, k, &at) && at > 0 &&
-             localtime_r(&at, &tm) && strftime(val, sizeof(val), "%Y-%m-%dT%H:%M:%S", &tm))
+    if (figure_unit(k, v, of, val, sizeof(val)))
         fputs(val, stdout);
     else if (json_is_string(v))
         put_safe(json_string_value(v));
