@@ -120,17 +120,19 @@ static bool targets_differ(const rb_runbook *rb)
 /* A run or check step as a person types it: its command as bkp runs it —
  * by `sh -c`, with the values its `env:` adds, as its user — so that the
  * paper's line does what the drill did: `runuser -u USER -- env NAME=value
- * sh -c 'COMMAND'`. A run step without either is its command alone; a
- * check is always `sh -c 'COMMAND'` (an `exit`, `set -e`, a comment or a
- * here-document in it then act as in the drill, in a shell of its own),
- * followed by how it ended as the drill judges it, its exit status: many
- * checks print nothing when they pass. */
+ * sh -c 'COMMAND'`. Always in a shell of its own: an `exit`, `set -e`, a
+ * comment or a here-document in it then act as in the drill, never on the
+ * shell of the person typing it. Then how it ended as the drill judges it,
+ * by its exit status: a check says whether it passed (many print nothing
+ * when they do), a run step only when it failed, where the drill stops. */
 static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size_t n)
 {
     const char *user = rb_step_user(rb, st), *text = st->text ? st->text : "";
-    const char *passed = _("check passed"), *failed = _("CHECK FAILED");
+    const char *passed = _("check passed"), *failed = _("CHECK FAILED"),
+               *stop = _("STEP FAILED: do not go on; read its message above");
     bool check = st->action == RB_CHECK;
-    size_t longest = strlen(text) + (user ? strlen(user) : 0) + strlen(passed) + strlen(failed);
+    size_t longest =
+        strlen(text) + (user ? strlen(user) : 0) + strlen(passed) + strlen(failed) + strlen(stop);
     for (size_t i = 0; i < st->nenv; i++)
         longest += strlen(st->env[i]);
     size_t cap = 4 * longest + 16; /* each quote a word holds takes 4 */
@@ -140,21 +142,18 @@ static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size
         snprintf(buf, n, "%s", text);
         return;
     }
-    if (!user && !st->nenv && !check)
-        bkp_strappend(buf, n, "%s", text);
-    else {
-        if (user)
-            bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
-        if (st->nenv) /* `--`: whatever the runbook holds, never an option of env */
-            bkp_strappend(buf, n, "env -- ");
-        for (size_t i = 0; i < st->nenv; i++)
-            bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
-        bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
-    }
+    if (user)
+        bkp_strappend(buf, n, "runuser -u %s -- ", bkp_shell_word(w, cap, user));
+    if (st->nenv) /* `--`: whatever the runbook holds, never an option of env */
+        bkp_strappend(buf, n, "env -- ");
+    for (size_t i = 0; i < st->nenv; i++)
+        bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
+    bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
     if (check) {
         bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
         bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));
-    }
+    } else
+        bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, stop));
     free(w);
     if (strlen(buf) + 8 >= n) /* never a command cut short on paper */
         snprintf(buf, n, "%s",

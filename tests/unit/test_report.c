@@ -311,16 +311,17 @@ static int load_text(const char *yaml, rb_runbook **rb)
     return rc;
 }
 
-/* What the paper's line of check `text` prints when a shell runs it
- * (/bin/sh, as the clerk's would), into `out`. */
-static void paper_check_says(const char *text, char *out, size_t n)
+/* What the paper's line of a step of `kind` ("check" or "run") doing
+ * `text` prints when a shell runs it (/bin/sh, as the clerk's would), into
+ * `out`. */
+static void paper_says(const char *kind, const char *text, char *out, size_t n)
 {
     char yaml[1024], cmd[2048];
     rb_runbook *rb = NULL;
     snprintf(yaml, sizeof(yaml),
              "title: t\ndatasets: [d]\nsteps:\n  - { who: a, select: { dataset: d } }\n"
-             "  - { who: a, restore: { to: /srv/r } }\n  - who: a\n    check: |\n%s",
-             text);
+             "  - { who: a, restore: { to: /srv/r } }\n  - who: a\n    %s: |\n%s",
+             kind, text);
     assert_int_equal(load_text(yaml, &rb), 0);
     char *t = rb_print(rb, NULL, NULL, "/r", NULL, RB_MARKDOWN, false, 0);
     assert_non_null(t);
@@ -348,21 +349,29 @@ static void paper_check_says(const char *text, char *out, size_t n)
     unlink(path);
 }
 
-/* The paper's line of a check does what the drill did (`sh -c`), whatever
- * the check holds: `set -e`, a comment, an `exit`, a here-document. */
+/* The paper's line of a check or a run step does what the drill did (`sh
+ * -c`), whatever the step holds: `set -e`, a comment, an `exit`, a
+ * here-document, never ending or arming the shell of the person who types
+ * it; a run step says only that it failed, where the drill stops. */
 static void test_print_check_as_drill(void **state)
 {
     (void)state;
     char out[1024];
-    paper_check_says("      set -e; false; true\n", out, sizeof(out));
+    paper_says("check", "      set -e; false; true\n", out, sizeof(out));
     assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
-    paper_check_says("      test -d / # the root is there\n", out, sizeof(out));
+    paper_says("check", "      test -d / # the root is there\n", out, sizeof(out));
     assert_non_null(strstr(out, "check passed\nstill-here"));
-    paper_check_says("      exit 3\n", out, sizeof(out));
+    paper_says("check", "      exit 3\n", out, sizeof(out));
     assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
-    paper_check_says("      cat <<EOF >/dev/null\n      x\n      EOF\n      test 1 = 1\n", out,
-                     sizeof(out));
+    paper_says("check", "      cat <<EOF >/dev/null\n      x\n      EOF\n      test 1 = 1\n", out,
+               sizeof(out));
     assert_non_null(strstr(out, "check passed\nstill-here"));
+    paper_says("run", "      set -e; false; true\n", out, sizeof(out));
+    assert_string_equal(out, "STEP FAILED: do not go on; read its message above\nstill-here\n");
+    paper_says("run", "      echo made # a comment (\n", out, sizeof(out));
+    assert_string_equal(out, "made\nstill-here\n");
+    paper_says("run", "      exit 0\n", out, sizeof(out));
+    assert_string_equal(out, "still-here\n");
 }
 
 /* Two data sets restored to two folders: each restore's line sets
