@@ -50,17 +50,28 @@ static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
 
 /* How the last drill `dr` went, after its time: whether a person attended
  * it, and a failure (the page says it too). Whole phrases, as above. */
-static const char *drill_words(const rst_drill *dr)
+/* How the last drill ended, into `buf`; a failed one names its runbook:
+ * the drill shown is the newest failure among the data set's runbooks
+ * (ops/status.c), which may be older than another runbook's success. */
+static const char *drill_words(const rst_drill *dr, char *buf, size_t n)
 {
     bool failed = dr->when.time && dr->when.outcome && strcmp(dr->when.outcome, "ok");
-    if (dr->attended == RST_NO)
-        return failed ? _(" (unattended, FAILED)") : _(" (unattended)");
-    return failed ? _(" (FAILED)") : "";
+    bool unattended = dr->attended == RST_NO;
+    if (failed && dr->runbook)
+        snprintf(buf, n,
+                 unattended ? _(" (unattended, FAILED: runbook %s)") : _(" (FAILED: runbook %s)"),
+                 dr->runbook);
+    else
+        snprintf(buf, n, "%s",
+                 unattended ? (failed ? _(" (unattended, FAILED)") : _(" (unattended)"))
+                 : failed   ? _(" (FAILED)")
+                            : "");
+    return buf;
 }
 
 static void dataset_print(const rst_dataset *d, const char *lang)
 {
-    char a[32], b[32], x[128];
+    char a[32], b[32], x[128], said[256];
     const rst_counts *cnt = &d->counted, *req = &d->required;
     /* The verdict in the reader's words (--json keeps COMPLIANT, AT
      * RISK, NON-COMPLIANT), padded by terminal columns. */
@@ -90,7 +101,7 @@ static void dataset_print(const rst_dataset *d, const char *lang)
                ? _(" (the latest was sealed as SUSPICIOUS)")
                : "",
            local(d->last_verify.time, b, sizeof(b)), local(d->last_drill.when.time, x, sizeof(x)),
-           drill_words(&d->last_drill));
+           drill_words(&d->last_drill, said, sizeof(said)));
     const rst_drill *dr = &d->last_drill, *att = &d->last_attended;
     if (att->when.time)
         printf(_("  last attended drill %s (%s%s%s)\n"), local(att->when.time, a, sizeof(a)),

@@ -30,9 +30,14 @@ typedef struct last_rec {
     /* Each held by a reference to its record (json NULL: none). */
     bkp_audit_entry backup, drill;
     bkp_audit_entry attended; /* the last drill a person attended */
+    /* The last drill of each runbook that drilled the data set: one
+     * runbook's success since must not hide another's failure. */
+    bkp_audit_entry *by_runbook;
+    size_t nrunbooks;
 } last_rec;
 typedef struct last_ctx {
     const pol_policy *p;
+    bool nomem;   /* a record could not be kept: the status is not whole */
     last_rec *of; /* one per data set of the policy */
     bkp_audit_entry verify;
     time_t key_drill;  /* the last successful key-recovery drill */
@@ -40,6 +45,41 @@ typedef struct last_ctx {
     bkp_audit_fn also; /* ops_status_in's */
     void *also_ctx;
 } last_ctx;
+
+/* Keep drill record `e` of runbook `runbook` (NULL: not said) as the last
+ * of its runbook in `r`: false without memory. */
+static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *runbook)
+{
+    rb_drill_figures f;
+    size_t i = 0;
+    for (; i < r->nrunbooks; i++) {
+        rb_drill_figures_read(&r->by_runbook[i], &f);
+        if (!f.runbook == !runbook && (!runbook || !strcmp(f.runbook, runbook)))
+            break;
+    }
+    if (i == r->nrunbooks) {
+        bkp_audit_entry *v = realloc(r->by_runbook, (i + 1) * sizeof(*v));
+        if (!v)
+            return false;
+        r->by_runbook = v;
+        v[r->nrunbooks++] = (bkp_audit_entry){0};
+    }
+    bkp_audit_entry_hold(&r->by_runbook[i], e);
+    return true;
+}
+
+/* The drill a data set's status shows: the newest that failed among each
+ * runbook's last, so that a weekly runbook's success does not hide a
+ * monthly one's failure (the drills' alert holds the same rule), else the
+ * newest drill. */
+static const bkp_audit_entry *drill_shown(const last_rec *r)
+{
+    const bkp_audit_entry *failed = NULL;
+    for (size_t i = 0; i < r->nrunbooks; i++)
+        if (!r->by_runbook[i].ok && (!failed || r->by_runbook[i].seq > failed->seq))
+            failed = &r->by_runbook[i];
+    return failed ? failed : &r->drill;
+}
 
 static int scan(const bkp_audit_entry *e, void *ctx)
 {
@@ -58,8 +98,10 @@ static int scan(const bkp_audit_entry *e, void *ctx)
             continue;
         if (!strcmp(op, "backup"))
             bkp_audit_entry_hold(&l->of[i].backup, e);
-        else if (!strcmp(op, "drill"))
+        else if (!strcmp(op, "drill")) {
             bkp_audit_entry_hold(&l->of[i].drill, e);
+            l->nomem |= !hold_by_runbook(&l->of[i], e, f.runbook);
+        }
         if (!strcmp(op, "drill") && f.attended == RST_YES)
             bkp_audit_entry_hold(&l->of[i].attended, e);
     }
@@ -74,6 +116,9 @@ static void last_free(last_ctx *l)
         bkp_audit_entry_release(&l->of[i].backup);
         bkp_audit_entry_release(&l->of[i].drill);
         bkp_audit_entry_release(&l->of[i].attended);
+        for (size_t k = 0; k < l->of[i].nrunbooks; k++)
+            bkp_audit_entry_release(&l->of[i].by_runbook[k]);
+        free(l->of[i].by_runbook);
     }
     free(l->of);
     bkp_audit_entry_release(&l->verify);
@@ -310,7 +355,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
     if (backup_event(&last->backup, &r->last_backup_run) &&
-        event_of(&w->last.verify, &r->last_verify) && drill_of(&last->drill, &r->last_drill) &&
+        event_of(&w->last.verify, &r->last_verify) && drill_of(drill_shown(last), &r->last_drill) &&
         /* An unattended drill since does not hide the last one a person
          * attended: that is what proves the staff can do it. */
         (r->last_drill.attended != RST_NO || drill_of(&last->attended, &r->last_attended)))
@@ -407,6 +452,10 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
         l->rc = 1; /* no log at all: a loss the check describes */
     else if (l->rc == 0 && l->check.bad)
         l->rc = 1;
+    if (w.last.nomem) {
+        rc = -ENOMEM;
+        goto out;
+    }
     l->key_drill = w.last.key_drill;
     l->created = w.last.first;
     /* In priority order: what care needs back first comes first. */

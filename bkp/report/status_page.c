@@ -782,6 +782,10 @@ static void drill_row(FILE *f, const rst_dataset *d)
     rb_html_escape(f, local(when, sizeof(when), dr->when.time));
     fputs(ok ? "</td><td>" : "</td><td class=\"late\">", f);
     rb_html_escape(f, ok ? _("succeeded") : _("FAILED"));
+    /* The newest failure among the data set's runbooks is shown, which
+     * may be older than another runbook's success: named. */
+    if (!ok && dr->runbook)
+        say(f, _(" (runbook %s)"), dr->runbook);
     if (dr->attended == RST_NO)
         rb_html_escape(f, _(" (unattended)"));
     else if (dr->attested_by && *dr->attested_by)

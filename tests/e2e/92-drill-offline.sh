@@ -168,7 +168,7 @@ grep -q "could not start\|titel" <<<"$OUT$ERR" && flunk "the next run should not
 "$BKP" audit show --json | jq -e '[.[] | select(.op == "notify" and .figures.key == "drill")] | last | .figures.event == "raised"' >/dev/null ||
     flunk "the drill's alert should stay raised: $("$BKP" audit show --json | jq -c '[.[] | select(.op == "notify" and .figures.key == "drill")]')"
 ok env LANG=C "$BKP" status # AT RISK: exit 0
-output_has "(unattended, FAILED)" "status should say the last drill failed"
+output_has "(unattended, FAILED: runbook emr)" "status should say the last drill failed, and of which runbook"
 output_has "its runbook emr cannot be used" "status should say the runbook cannot be used"
 output_has "bkp runbook show emr"
 cp "$WORK/emr.yaml.good" "$RB"

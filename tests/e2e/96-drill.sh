@@ -417,7 +417,7 @@ audit_lines | grep -qx 'drill failed emr-db:1' ||
     flunk "the audit log should record the failed drill (op drill, outcome failed): $(audit_lines | tr '\n' ';')"
 # The clerk's status says the last drill failed, as the page does.
 run_any env LANG=C "$BKP" status --policy "$POL"
-grep -Eq 'last drill .*FAILED\)|最終訓練 .*失敗）' <<<"$OUT" ||
+grep -Eq 'last drill .*FAILED: runbook emr-db-wrong\)|最終訓練 .*失敗: 手順書 emr-db-wrong）' <<<"$OUT" ||
     flunk "bkp status should say the last drill FAILED: $(grep -E 'last drill|最終訓練' <<<"$OUT")"
 sandboxes_gone "after the failed drill"
 live_untouched "after the failed drill"

@@ -135,6 +135,35 @@ static void test_verdicts_and_ages(void **state)
 
 /* A generation the change-rate guard marked: emr is AT RISK, the step is to
  * check and clear it, whatever was sealed after it; cleared, it is fine. */
+/* One data set drilled by two runbooks: the weekly one's success since
+ * does not hide the monthly one's failure; the monthly one's own success
+ * ends it, and the newest drill is shown again. */
+static void test_drill_failure_of_another_runbook(void **state)
+{
+    fixture *x = *state;
+    rst_status st;
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", true,
+                                     json_pack("{s:s, s:f}", "runbook", "monthly", "seconds", 3.0)),
+                     0);
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", false,
+                                     json_pack("{s:s, s:f}", "runbook", "weekly", "seconds", 9.0)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    const rst_drill *dr = &dataset(&st, "emr")->last_drill;
+    assert_string_equal(dr->when.outcome, "failed");
+    assert_string_equal(dr->runbook, "monthly");
+    rst_status_clear(&st);
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", false,
+                                     json_pack("{s:s, s:f}", "runbook", "monthly", "seconds", 5.0)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    dr = &dataset(&st, "emr")->last_drill;
+    assert_string_equal(dr->when.outcome, "ok");
+    assert_string_equal(dr->runbook, "monthly");
+    assert_true(dr->seconds == 5.0);
+    rst_status_clear(&st);
+}
+
 static void test_suspicious_until_cleared(void **state)
 {
     fixture *x = *state;
@@ -450,6 +479,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_verdicts_and_ages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drill_failure_of_another_runbook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspicious_until_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
