@@ -80,11 +80,21 @@ static void status_metrics(cli *c, bkp_buf *m)
     for (size_t i = 0; i < st.ndatasets; i++)
         ADD("bkp_last_verify_timestamp_seconds{dataset=\"%s\"} %lld\n", all[i].name,
             (long long)all[i].last_verify.time);
+    /* The drill status shows: the newest failure among the data set's
+     * runbooks' last drills, else the newest drill (ops/status.c). */
     family(m, "bkp_last_drill_timestamp_seconds",
-           "When a drill of the data set last ran (0: never).");
+           "When the drill status shows ran: a runbook's last drill that failed, else the "
+           "newest (0: never).");
     for (size_t i = 0; i < st.ndatasets; i++)
         ADD("bkp_last_drill_timestamp_seconds{dataset=\"%s\"} %lld\n", all[i].name,
             (long long)all[i].last_drill.when.time);
+    family(m, "bkp_last_drill_failed",
+           "1 when a runbook's last drill of the data set failed, 0 when none did or none ran.");
+    for (size_t i = 0; i < st.ndatasets; i++) {
+        const rst_event *w = &all[i].last_drill.when;
+        ADD("bkp_last_drill_failed{dataset=\"%s\"} %d\n", all[i].name,
+            w->time && w->outcome && strcmp(w->outcome, "ok") ? 1 : 0);
+    }
     family(m, "bkp_newest_generation_suspicious",
            "1 when the data set's newest generation is marked suspicious and not cleared.");
     for (size_t i = 0; i < st.ndatasets; i++)

@@ -61,6 +61,7 @@ grep -q '^bkp_last_success_timestamp_seconds{dataset="emr"} [1-9]' "$WORK/metric
     flunk "metrics lack a last-success time for emr: $(cat "$WORK/metrics.prom")"
 grep -q '^bkp_last_run_failed{dataset="scans"} 0' "$WORK/metrics.prom" || flunk "metrics lack scans' status"
 grep -q '^bkp_generations{dataset="other"} 1' "$WORK/metrics.prom" || flunk "metrics lack generation counts"
+grep -q '^bkp_last_drill_failed{dataset="other"} 0' "$WORK/metrics.prom" || flunk "metrics lack whether the last drill failed"
 # Prometheus' naming (the unit last) and the status of every data set.
 for m in 'bkp_run_duration_seconds [0-9]' 'bkp_verdict{dataset="emr",verdict="COMPLIANT"} [01]' \
     'bkp_offline_copy_age_seconds{dataset="emr"} -1' 'bkp_last_run_read_bytes{dataset="emr"} [0-9]' \
