@@ -199,6 +199,14 @@ static bool is(const bkp_audit_entry *r, const char *op)
     return !strcmp(r->op, op);
 }
 
+/* Is restore record `r` a restore by runbook (its figures name one)? */
+static bool by_runbook(const bkp_audit_entry *r)
+{
+    rb_drill_figures f;
+    rb_drill_figures_read(r, &f);
+    return f.runbook != NULL;
+}
+
 /* Does record `r` name data set `ds`: its own, or, a rotation's, among the
  * generations it copied? */
 static bool names_dataset(const bkp_audit_entry *r, const char *ds)
@@ -227,9 +235,12 @@ static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
 }
 
 /* Which kind of drill: a person attested it (and who), unattended (a
- * schedule's), or a key-recovery drill (the sheets alone). */
-static rb_ev_kind drill_kind(const rb_drill_figures *f)
+ * schedule's), or a key-recovery drill (the sheets alone); a restore by
+ * runbook is the real day's recovery. */
+static rb_ev_kind drill_kind(const bkp_audit_entry *r, const rb_drill_figures *f)
 {
+    if (is(r, "restore"))
+        return RB_EV_RECOVERY;
     if (f->key_recovery)
         return RB_EV_KEY_RECOVERY;
     return rb_drill_figures_unattended(f) ? RB_EV_UNATTENDED : RB_EV_ATTENDED;
@@ -247,7 +258,7 @@ static void drill_of(const bkp_audit_entry *r, rb_ev_drill *d, bool *nomem)
     d->failed_step = f.failed_step;
     d->not_rehearsed = f.not_rehearsed;
     d->damaged = f.damaged;
-    d->kind = drill_kind(&f);
+    d->kind = drill_kind(r, &f);
     d->attested_by = bkp_strdup_or(f.attested_by, nomem);
     d->read_from = bkp_strdup_or(f.read_from, nomem);
     d->user = bkp_strdup_or(r->user, nomem);
@@ -325,7 +336,10 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
             if (base > tl->last_off)
                 tl->last_off = base;
         }
-    } else if (is(r, "drill") && names_dataset(r, ds->name) && !pre) {
+    } else if ((is(r, "drill") || (is(r, "restore") && by_runbook(r))) &&
+               names_dataset(r, ds->name) && !pre) {
+        /* A restore by runbook on the real day confirms the procedure as a
+         * drill does: listed beside them. A restore by hand does not. */
         rb_ev_drill *dr =
             one_more((void **)&d->drills, &d->ndrills, &tl->cap_drills, sizeof(*dr), &tl->nomem);
         if (dr)

@@ -277,23 +277,37 @@ static bool confirms(const rb_ev_dataset *d, const rb_ev_drill *r)
            (!d->runbook.name || (r->runbook && !strcmp(r->runbook, d->runbook.name)));
 }
 
-/* 5. The procedure confirmed by a drill in the period. */
+/* Did the people who would restore follow its steps: an attended drill,
+ * or the real day's restore by the runbook. */
+static bool by_people(rb_ev_kind k)
+{
+    return k == RB_EV_ATTENDED || k == RB_EV_RECOVERY;
+}
+
+/* 5. The procedure confirmed by a drill in the period, or by the real
+ * day's restore by the runbook. */
 static bool drill(const rb_evidence *ev, char *out, size_t n)
 {
     bool ok = ev->ndatasets > 0;
     for (size_t i = 0; i < ev->ndatasets; i++) {
         const rb_ev_dataset *d = &ev->datasets[i];
         const rb_ev_drill *best = NULL;
-        /* The newest good one, an attended one before any unattended. */
+        /* The newest good one, one by people before any unattended. */
         for (size_t k = 0; k < d->ndrills; k++) {
             const rb_ev_drill *r = &d->drills[k];
-            if (confirms(d, r) &&
-                (!best || best->kind != RB_EV_ATTENDED || r->kind == RB_EV_ATTENDED))
+            if (confirms(d, r) && (!best || !by_people(best->kind) || by_people(r->kind)))
                 best = r;
         }
         ok &= best != NULL;
         char kind[256], date[16];
-        if (best)
+        if (best && best->kind == RB_EV_RECOVERY)
+            bkp_strappend(out, n,
+                          _("%s%s: the restore by runbook #%lld (%.10s, the real day) "
+                            "succeeded in %.1f s"),
+                          sep(i), d->name, (long long)best->e.seq,
+                          rb_day(date, sizeof(date), best->e.time),
+                          best->seconds > 0 ? best->seconds : 0.0);
+        else if (best)
             bkp_strappend(out, n, _("%s%s: drill #%lld (%.10s, %s) succeeded in %.1f s"), sep(i),
                           d->name, (long long)best->e.seq, rb_day(date, sizeof(date), best->e.time),
                           rb_evidence_drill_kind(best, kind, sizeof(kind)),
@@ -379,6 +393,8 @@ const char *rb_evidence_drill_kind(const rb_ev_drill *r, char *buf, size_t n)
 {
     if (r->kind == RB_EV_KEY_RECOVERY)
         snprintf(buf, n, "%s", _("key-recovery drill"));
+    else if (r->kind == RB_EV_RECOVERY)
+        snprintf(buf, n, "%s", _("restore by runbook (the real day)"));
     else if (r->kind == RB_EV_UNATTENDED)
         snprintf(buf, n, "%s", _("unattended"));
     else if (r->attested_by && *r->attested_by)
@@ -428,7 +444,8 @@ static const char *part_title(rb_ev_part_id p)
         [RB_EV_OFFSITE] = N_("One copy is kept off-site"),
         [RB_EV_RULE] = N_("The policy's 3-2-1 rule holds now"),
         [RB_EV_PROCEDURE] = N_("The recovery procedure is written"),
-        [RB_EV_DRILL] = N_("The procedure was confirmed by a drill in the period"),
+        [RB_EV_DRILL] =
+            N_("The procedure was confirmed by a drill, or a restore by it, in the period"),
         [RB_EV_AUDIT] = N_("The audit log is intact"),
     };
     return _(title[p]);

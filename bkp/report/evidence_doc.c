@@ -17,7 +17,7 @@
 static const char *const part_names[RB_EV_PARTS] = {
     "generations", "offline", "immutable", "media", "offsite", "rule", "procedure", "drill", "audit"};
 
-static const char *const kind_names[] = {"attended", "unattended", "key_recovery"};
+static const char *const kind_names[] = {"attended", "unattended", "key_recovery", "recovery"};
 
 /* ---- emit ---- */
 

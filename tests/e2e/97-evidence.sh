@@ -20,6 +20,8 @@
 #     off-line copy ages past the limit, and the off-line part is not met.
 #  7. A runbook that covers two data sets (as the shipped clinic.yaml does):
 #     one drill of it confirms the procedure of both.
+#  8. The real day: a restore by that runbook confirms the procedure as a
+#     drill does, cited as what it was; a restore by hand is not cited.
 . "$(dirname "$0")/lib.sh"
 need_test_clock
 
@@ -209,19 +211,19 @@ has() { # has TEXT-VAR WHAT STRING...
     return 0
 }
 has "$JA" "the Japanese report of weeks 0-4" "# バックアップと復旧の証跡 — チェックリスト 3-②" \
-    "| 3-② への回答 | はい |" "| 期間内の訓練で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)、" \
+    "| 3-② への回答 | はい |" "| 期間内の訓練（または手順書による復元）で復旧手順を確認した | はい | emr: 訓練 #$DRILL_SEQ（$(date_of 21)、" \
     "| 監査記録が改ざんされていない | はい |" "回答: はい" "| #$DRILL_SEQ | " "## データセット emr — 電子カルテ"
 # The weekly backups its schedule asked for, each made (the row an inspector reads for a missed night).
 grep -F '| 予定されたバックアップ（現在のスケジュールで） |' <<<"$JA" | grep -q '回（すべて実施）' ||
     flunk "the report should count the scheduled weekly backups, all made: $(grep -F '予定された' <<<"$JA")"
 grep -q 'いいえ' <<<"$JA" && flunk "the Japanese report of weeks 0-4 (all met) says いいえ: $(printf '%s\n' "$JA" | grep 'いいえ')"
 has "$JA_NO" "the Japanese report of days 0-20" "| 3-② への回答 | いいえ |" \
-    "| 期間内の訓練で復旧手順を確認した | いいえ | emr: 期間内に成功した訓練なし |" "回答: いいえ"
+    "| 期間内の訓練（または手順書による復元）で復旧手順を確認した | いいえ | emr: 期間内に成功した訓練なし |" "回答: いいえ"
 [ "$(printf '%s\n' "$JA_NO" | grep -c '| はい |')" = 8 ] ||
     flunk "days 0-20: eight parts should be はい: $(printf '%s\n' "$JA_NO" | grep '| はい |\|| いいえ |')"
 has "$HTML" "the English HTML report" "<!DOCTYPE html>" '<meta charset="utf-8">' "</body></html>" \
     "<h2>Statement for checklist item 3-②</h2>" "<tr><th>Part</th><th>Met</th><th>Evidence</th></tr>" \
-    "<tr><td>The procedure was confirmed by a drill in the period</td><td>yes</td><td>emr: drill #$DRILL_SEQ" \
+    "<tr><td>The procedure was confirmed by a drill, or a restore by it, in the period</td><td>yes</td><td>emr: drill #$DRILL_SEQ" \
     "<tr><td>Answer for item 3-②</td><td>yes</td></tr>" "<p>Answer: yes</p>"
 for tag in table tr h2; do
     [ "$(printf '%s\n' "$HTML" | grep -o "<$tag>" | wc -l)" = "$(printf '%s\n' "$HTML" | grep -o "</$tag>" | wc -l)" ] ||
@@ -366,18 +368,19 @@ datasets:
   - { name: karte, priority: 1, paths: [$WORK/karte], schedule: daily 02:00, runbook: clinic }
   - { name: scans, priority: 2, paths: [$WORK/scans], schedule: daily 03:00, runbook: clinic }
 YAML
-cat >"$WORK/etc2/runbooks/clinic.yaml" <<'YAML'
+# Restored into this scenario's folder on the real day (section 8).
+cat >"$WORK/etc2/runbooks/clinic.yaml" <<YAML
 title: "診療所 復旧手順"
 datasets: [karte, scans]
 steps:
   - { who: "院長", select: { dataset: karte } }
   - { who: "院長", verify: {} }
-  - { who: "院長", restore: { dataset: karte, to: /var/restore/karte } }
-  - { who: "院長", check: 'test -f "$BKP_TARGET/k.txt"' }
+  - { who: "院長", restore: { dataset: karte, to: $WORK/restored/karte } }
+  - { who: "院長", check: 'test -f "\$BKP_TARGET/k.txt"' }
   - { who: "院長", select: { dataset: scans } }
   - { who: "院長", verify: {} }
-  - { who: "院長", restore: { dataset: scans, to: /var/restore/scans } }
-  - { who: "院長", check: 'test -f "$BKP_TARGET/s.txt"' }
+  - { who: "院長", restore: { dataset: scans, to: $WORK/restored/scans } }
+  - { who: "院長", check: 'test -f "\$BKP_TARGET/s.txt"' }
 YAML
 echo karte >"$WORK/karte/k.txt"
 echo scans >"$WORK/scans/s.txt"
@@ -397,5 +400,25 @@ done
 check_exit 0 "$BKP" audit check "$(ls "$WORK"/reports/drill-clinic-*.en.md | head -n 1)" --policy "$POL2" || true
 output_has "in the signed audit records #"
 output_has "(one for each data set)"
+
+# ============ 8. The real day: a restore by the runbook ============
+# The procedure followed for real confirms it as a drill does: a period with
+# no drill, only the restore by runbook of day 57, is met and cites it; a
+# restore by hand the same day is not cited.
+at 57 10
+ok "$BKP" restore karte:latest "$WORK/by-hand" --policy "$POL2"
+ok "$BKP" restore --runbook clinic --policy "$POL2" </dev/null
+[ -f "$WORK/restored/karte/k.txt" ] && [ -f "$WORK/restored/scans/s.txt" ] ||
+    flunk "the restore by runbook did not restore both data sets: $(find "$WORK/restored" | head)"
+REAL_SEQ=$(POL=$POL2 last_seq_of restore)
+check_exit 0 "$BKP" audit report --from "$(date_of 57)" --to "$(date_of 57)" --json --policy "$POL2" || true
+ev=$(part_en drill)
+[ "$(part_ok drill)" = true ] ||
+    flunk "the real day's restore by runbook should confirm the procedure; the drill part is not met: $ev"
+grep -q "scans: the restore by runbook #$REAL_SEQ ($(date_of 57), the real day)" <<<"$ev" ||
+    flunk "the drill part should cite the restore by runbook #$REAL_SEQ: $ev"
+grep -q '"kind": "recovery"' <<<"$OUT" || flunk "the evidence document should list the restore by runbook as kind recovery"
+[ "$(grep -c '"kind": "recovery"' <<<"$OUT")" = 2 ] ||
+    flunk "only the restore by runbook (one record a data set) should be listed, not the restore by hand: $(grep -c '"kind": "recovery"' <<<"$OUT")"
 
 finish
