@@ -76,6 +76,63 @@ static void test_once_per_change(void **unused)
     pol_notify_state_free(&state);
 }
 
+/* What one run of conditions `c` (n of them) at `now` tells, one letter a
+ * condition into `out`: "n" raised, "r" a reminder, "-" nothing. */
+static void run_of(pol_notify_state *st, const pol_condition *c, size_t n, time_t now, char *out)
+{
+    pol_event ev[8];
+    bool told[8];
+    assert_true(n <= 8);
+    size_t k = pol_notify_decide(st, c, n, now, DAY, ev, told);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = '-';
+        for (size_t j = 0; told[i] && j < k; j++)
+            if (!strcmp(ev[j].key, c[i].key))
+                out[i] = ev[j].kind == POL_EVENT_REMINDER ? 'r'
+                         : ev[j].kind == POL_EVENT_RAISED ? 'n'
+                                                          : '?';
+        /* What was told is no news until its next reminder. */
+        assert_true(pol_notify_told(st, &c[i], now, DAY));
+    }
+    out[n] = '\0';
+    pol_events_free(ev, k);
+}
+
+/* One late disk makes three lasting conditions, raised at three hours of a
+ * day: their reminders come together within two days, then in one run a
+ * day (one mail a day), never one at each condition's own hour. */
+static void test_reminders_together(void **unused)
+{
+    (void)unused;
+    pol_notify_state st = {0};
+    pol_condition c[3] = {
+        {"due:usb-a", "overdue", "usb-a is overdue", 1, NULL, false, NULL},
+        {"verdict:emr", "AT RISK", "emr is AT RISK", 1, NULL, false, NULL},
+        {"drill", "failed", "the drill could not read usb-a", 2, NULL, false, NULL},
+    };
+    char said[8];
+    /* Raised at +0 h, +5 h and +14 h, each at a run of its own. */
+    run_of(&st, c, 1, T0, said);
+    assert_string_equal(said, "n");
+    run_of(&st, c, 2, T0 + 5 * 3600, said);
+    assert_string_equal(said, "-n");
+    run_of(&st, c, 3, T0 + 14 * 3600, said);
+    assert_string_equal(said, "--n");
+    /* Every quarter of an hour for four days: how many runs tell a reminder. */
+    int runs = 0, runs_day4 = 0;
+    for (time_t t = T0 + 14 * 3600 + 900; t <= T0 + 4 * DAY; t += 900) {
+        run_of(&st, c, 3, t, said);
+        bool any = strchr(said, 'r') != NULL;
+        runs += any;
+        runs_day4 += any && t > T0 + 3 * DAY;
+        if (any && t > T0 + 2 * DAY) /* aligned: all three together */
+            assert_string_equal(said, "rrr");
+    }
+    assert_int_equal(runs_day4, 1);
+    assert_true(runs <= 5); /* each on its own hour would be 9 */
+    pol_notify_state_free(&st);
+}
+
 /* A verdict that only waits for the schedule (nothing to do): never raised
  * anew, nor reminded; told only as the change of one already told (better
  * than before), and its clearing then. */
@@ -270,6 +327,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_once_per_change),
+        cmocka_unit_test(test_reminders_together),
         cmocka_unit_test(test_waiting),
         cmocka_unit_test(test_not_judged_keeps_state),
         cmocka_unit_test(test_one_off_events),
