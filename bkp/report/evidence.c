@@ -476,27 +476,51 @@ static bool online_ok(const rb_ev_rotation *r)
  * line: how many, the first and last record. */
 static void online_summary(rb_doc *doc, const rb_ev_dataset *d)
 {
+    /* Each medium once, at its first copy: the media said so far (a
+     * policy's few) are looked up, the earlier rows only past 64 of them. */
+    const char *said[64];
+    size_t nsaid = 0;
     for (size_t k = 0; k < d->nrotations; k++) {
         const rb_ev_rotation *r = &d->rotations[k];
         const char *m = or_empty(r->e.medium);
-        size_t n = 0, seen = 0;
-        uint64_t last = 0;
-        for (size_t j = 0; j < d->nrotations; j++) {
-            const rb_ev_rotation *o = &d->rotations[j];
-            if (!online_ok(o) || strcmp(or_empty(o->e.medium), m))
-                continue;
-            seen += j < k;
-            n++;
-            last = o->e.seq;
-        }
-        if (!online_ok(r) || seen) /* said at its first */
+        bool before = false;
+        if (!online_ok(r))
             continue;
+        for (size_t i = 0; i < nsaid && !before; i++)
+            before = !strcmp(said[i], m);
+        for (size_t j = 0; nsaid == sizeof(said) / sizeof(*said) && j < k && !before; j++)
+            before = online_ok(&d->rotations[j]) && !strcmp(or_empty(d->rotations[j].e.medium), m);
+        if (before)
+            continue;
+        if (nsaid < sizeof(said) / sizeof(*said))
+            said[nsaid++] = m;
+        size_t n = 0;
+        uint64_t last = 0;
+        for (size_t j = k; j < d->nrotations; j++) {
+            const rb_ev_rotation *o = &d->rotations[j];
+            if (online_ok(o) && !strcmp(or_empty(o->e.medium), m)) {
+                n++;
+                last = o->e.seq;
+            }
+        }
         rb_doc_para(doc,
                     _("%s (on-line): %zu copies that succeeded, records #%llu to #%llu, not "
                       "listed one by one: an on-line copy is within reach of the server and "
                       "is not the off-line copy of item 3-②."),
                     m, n, (unsigned long long)r->e.seq, (unsigned long long)last);
     }
+}
+
+/* How record `e` ended, into `buf`: "ok", else `failed` (the word of its
+ * table) and why, in Japanese for a Japanese report where it has it. */
+static const char *result_of(const rb_ev_entry *e, const char *failed, bool ja, char *buf, size_t n)
+{
+    const char *why = ja && e->error_ja && *e->error_ja ? e->error_ja : e->error;
+    if (ok_entry(e))
+        snprintf(buf, n, "%s", _("ok"));
+    else
+        snprintf(buf, n, "%s%s%s", failed, why && *why ? ": " : "", why && *why ? why : "");
+    return buf;
 }
 
 static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
@@ -513,14 +537,8 @@ static void rotations_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
             continue;
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
         char result[600];
-        if (ok_entry(&r->e))
-            snprintf(result, sizeof(result), "%s", _("ok"));
-        else {
-            const char *why = ja && r->e.error_ja && *r->e.error_ja ? r->e.error_ja : r->e.error;
-            snprintf(result, sizeof(result), "%s%s%s",
-                     r->refused ? _("refused, nothing written") : _("failed"),
-                     why && *why ? ": " : "", or_empty(why));
-        }
+        result_of(&r->e, r->refused ? _("refused, nothing written") : _("failed"), ja, result,
+                  sizeof(result));
         rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
                                          or_empty(r->e.medium), result, NULL});
     }
@@ -541,9 +559,7 @@ static void drills_table(rb_doc *doc, const rb_ev_dataset *d, bool ja)
     for (size_t k = 0; k < d->ndrills; k++) {
         const rb_ev_drill *r = &d->drills[k];
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
-        const char *why = ja && r->e.error_ja && *r->e.error_ja ? r->e.error_ja : r->e.error;
-        snprintf(result, sizeof(result), "%s%s%s", ok_entry(&r->e) ? _("ok") : _("failed"),
-                 !ok_entry(&r->e) && why && *why ? ": " : "", !ok_entry(&r->e) && why ? why : "");
+        result_of(&r->e, _("failed"), ja, result, sizeof(result));
         rb_doc_row(
             doc,
             (const char *[]){
