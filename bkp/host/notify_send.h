@@ -45,11 +45,17 @@ typedef struct bkp_notify_event {
     const char *json;     /* the whole event as JSON: the command's standard input */
 } bkp_notify_event;
 
-/* The mail of `e` (malloc'd): headers and a UTF-8 body. */
-char *bkp_notify_mail(const bkp_notify_target *t, const bkp_notify_event *e);
+/* The mail of the `n` events `v` of one run (malloc'd; NULL without memory
+ * or events): headers and a UTF-8 body, named after the first of the most
+ * severe, each event's lines in order — one mail a run, not one an event. */
+char *bkp_notify_mail(const bkp_notify_target *t, const bkp_notify_event *v, size_t n);
 
-/* Tell `e` to the command and the mail of `t`: 0 when every one took it,
- * else the first failure (each logged with what to check). */
-int bkp_notify_send(const bkp_notify_target *t, const bkp_notify_event *e);
+/* Tell `e` to the command of `t`, when it has one: 0 when it took it, else
+ * the failure (logged with what to check). */
+int bkp_notify_command(const bkp_notify_target *t, const bkp_notify_event *e);
+
+/* Mail the `n` events `v` of one run in one mail, when `t` has an address:
+ * 0 when sendmail took it, else the failure (logged with what to check). */
+int bkp_notify_mail_send(const bkp_notify_target *t, const bkp_notify_event *v, size_t n);
 
 #endif

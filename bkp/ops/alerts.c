@@ -246,36 +246,55 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
                                 .mail_run_as = nt->mail_run_as,
                                 .english = policy->language && !strcmp(policy->language, "en")};
     }
-    int first = 0;
-    for (size_t i = 0; i < nev; i++) {
+    /* Each event to the command, as it is (a program reads one event at a
+     * time); all of them in one mail (people read one a run). */
+    bkp_notify_event *told_v = calloc(nev ? nev : 1, sizeof(*told_v));
+    json_t **js = calloc(nev ? nev : 1, sizeof(*js));
+    int *cmd_rc = calloc(nev ? nev : 1, sizeof(*cmd_rc));
+    int first = told_v && js && cmd_rc ? 0 : -ENOMEM;
+    for (size_t i = 0; !first && i < nev; i++) {
         const pol_event *pe = &events[i];
         /* Where it happened, for whoever reads it on another machine. */
-        bkp_notify_event e = {.kind = pol_event_kind_name(pe->kind),
-                              .key = pe->key,
-                              .state = pe->state,
-                              .previous = pe->previous,
-                              .cause = pe->cause,
-                              .since = pe->since,
-                              .summary = pe->summary,
-                              .summary_ja = pe->summary_ja,
-                              .severity = pe->severity,
-                              .host = host,
-                              .repository = bkp_repo_path(r),
-                              .facility = policy ? policy->facility : NULL};
-        json_t *j = event_json(&e);
-        char *text = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        e.json = text;
-        int rc = t.command || t.mail_to ? bkp_notify_send(&t, &e) : 0;
+        bkp_notify_event *e = &told_v[i];
+        *e = (bkp_notify_event){.kind = pol_event_kind_name(pe->kind),
+                                .key = pe->key,
+                                .state = pe->state,
+                                .previous = pe->previous,
+                                .cause = pe->cause,
+                                .since = pe->since,
+                                .summary = pe->summary,
+                                .summary_ja = pe->summary_ja,
+                                .severity = pe->severity,
+                                .host = host,
+                                .repository = bkp_repo_path(r),
+                                .facility = policy ? policy->facility : NULL};
+        js[i] = event_json(e);
+        e->json = js[i] ? json_dumps(js[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        cmd_rc[i] = bkp_notify_command(&t, e);
+    }
+    int mail_rc = first ? first : bkp_notify_mail_send(&t, told_v, nev);
+    for (size_t i = 0; told_v && js && cmd_rc && i < nev; i++) {
+        const pol_event *pe = &events[i];
+        int rc = first ? first : cmd_rc[i] ? cmd_rc[i] : mail_rc;
         if (rc && pe->key) /* not told: as it was, told again next time */
             (void)pol_notify_state_undo(&state, &before, pe->key);
-        json_object_set_new(j, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
-        bkp_audit_rec rec = {
-            .op = "notify", .failed = rc != 0, .figures = j, .error = rc ? bkp_strerror_en(rc) : NULL};
+        json_object_set_new(js[i], "delivered", json_boolean(!rc && (t.command || t.mail_to)));
+        bkp_audit_rec rec = {.op = "notify",
+                             .failed = rc != 0,
+                             .figures = js[i],
+                             .error = rc ? bkp_strerror_en(rc) : NULL};
         (void)audit(ctx, &rec);
         first = first ? first : rc;
-        free(text);
-        json_decref(j);
+        free((char *)told_v[i].json);
+        json_decref(js[i]);
     }
+    if (!told_v || !js || !cmd_rc) /* without memory: nothing told, all told again next time */
+        for (size_t i = 0; i < nev; i++)
+            if (events[i].key)
+                (void)pol_notify_state_undo(&state, &before, events[i].key);
+    free(told_v);
+    free(js);
+    free(cmd_rc);
     char *text = pol_notify_state_text(&state);
     int rc = !text
                  ? -ENOMEM

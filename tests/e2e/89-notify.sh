@@ -5,7 +5,8 @@
 # and `bkp run` warns once — not every 15 minutes; a day later, one
 # reminder; a reminder the command could not take is told again at the next
 # run; a change (NON-COMPLIANT to AT RISK) is told at once; once the policy
-# is met, "cleared" is told once. Every event is in the
+# is met, "cleared" is told once; a run's events make one mail (the
+# command takes each). Every event is in the
 # audit log. Runs on the test clock (BKP_NOW).
 . "$(dirname "$0")/lib.sh"
 need_test_clock
@@ -174,6 +175,31 @@ at $((3 * 86400 + 960))
 expect_exit 1 "$BKP" run --force
 grep -q "hook exited with status 3" <<<"$ERR" && flunk "a failure told once is not printed again at each run: $ERR"
 [ "$(grep -c '"key":"backup:emr"' "$WORK/events.jsonl")" = 1 ] || flunk "the failing hook should be told once"
+
+# 4c. A new data set failing in one run (its backup, its verdict; emr's
+# failure of the same cause is no news): the command takes each event,
+# the people one mail that tells them all ("ほか 1 件").
+mkdir -p "$DATA/lab"
+echo "lab" >"$DATA/lab/l.txt"
+policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }" "    before: { command: \"echo 'emr dump failed' >&2; exit 3\", timeout: 30s }
+  - name: lab
+    paths: [$DATA/lab]
+    schedule: daily 02:00
+    before: { command: \"echo 'lab export failed' >&2; exit 4\", timeout: 30s }"
+rm -f "$WORK"/mbox/mail-*
+events_before=$(wc -l <"$WORK/events.jsonl")
+at $((3 * 86400 + 1860))
+expect_exit 1 "$BKP" run --force
+events_after=$(wc -l <"$WORK/events.jsonl")
+[ $((events_after - events_before)) -ge 2 ] ||
+    flunk "the run should tell the command each data set's failure: $(tail -n 3 "$WORK/events.jsonl")"
+mails=$(ls "$WORK/mbox" | grep -cE '^mail-[0-9]+$' || true)
+[ "$mails" = 1 ] || flunk "one run's alerts should make one mail, made $mails"
+[ "$(grep -c '^  内容: ' "$WORK/mbox/mail-0")" = $((events_after - events_before)) ] &&
+    grep -q "lab export failed" "$WORK/mbox/mail-0" && grep -q "対象: verdict:lab" "$WORK/mbox/mail-0" ||
+    flunk "the one mail should tell each of the run's $((events_after - events_before)) events: $(cat "$WORK/mbox/mail-0")"
+subject=$(sed -n 's/^Subject: =?UTF-8?B?\(.*\)?=$/\1/p' "$WORK/mbox/mail-0" | base64 -d)
+grep -q "（ほか [1-9][0-9]* 件）$" <<<"$subject" || flunk "the mail's subject should say how many more it tells: $subject"
 policy "{ copies: 2, media_types: 1, offline: 0, offsite: 0 }"
 
 # 5. The audit log has each event, delivered or not.
