@@ -199,12 +199,15 @@ static bool is(const bkp_audit_entry *r, const char *op)
     return !strcmp(r->op, op);
 }
 
-/* Is restore record `r` a restore by runbook (its figures name one)? */
-static bool by_runbook(const bkp_audit_entry *r)
+/* Is restore record `r` a restore by runbook (its figures name one) that
+ * people followed: every confirm step confirmed by a person ("attended")?
+ * One nobody attended (a script's, a runbook without confirm steps) proves
+ * no more of the procedure than a restore by hand. */
+static bool by_runbook_attended(const bkp_audit_entry *r)
 {
     rb_drill_figures f;
     rb_drill_figures_read(r, &f);
-    return f.runbook != NULL;
+    return f.runbook != NULL && f.attended == RST_YES;
 }
 
 /* Does record `r` name data set `ds`: its own, or, a rotation's, among the
@@ -236,7 +239,7 @@ static void entry_of(const bkp_audit_entry *r, rb_ev_entry *e, bool *nomem)
 
 /* Which kind of drill: a person attested it (and who), unattended (a
  * schedule's), or a key-recovery drill (the sheets alone); a restore by
- * runbook is the real day's recovery. */
+ * runbook people followed, for real. */
 static rb_ev_kind drill_kind(const bkp_audit_entry *r, const rb_drill_figures *f)
 {
     if (is(r, "restore"))
@@ -336,10 +339,11 @@ static void count_record(const kept *k, const pol_dataset *ds, const scan *s, ta
             if (base > tl->last_off)
                 tl->last_off = base;
         }
-    } else if ((is(r, "drill") || (is(r, "restore") && by_runbook(r))) &&
+    } else if ((is(r, "drill") || (is(r, "restore") && by_runbook_attended(r))) &&
                names_dataset(r, ds->name) && !pre) {
-        /* A restore by runbook on the real day confirms the procedure as a
-         * drill does: listed beside them. A restore by hand does not. */
+        /* A restore by runbook that people followed confirms the procedure
+         * as an attended drill does: listed beside them. A restore by hand,
+         * or by runbook with nobody attending, does not. */
         rb_ev_drill *dr =
             one_more((void **)&d->drills, &d->ndrills, &tl->cap_drills, sizeof(*dr), &tl->nomem);
         if (dr)

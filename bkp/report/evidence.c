@@ -278,7 +278,7 @@ static bool confirms(const rb_ev_dataset *d, const rb_ev_drill *r)
 }
 
 /* Did the people who would restore follow its steps: an attended drill,
- * or the real day's restore by the runbook. */
+ * or a restore by the runbook that people attended. */
 static bool by_people(rb_ev_kind k)
 {
     return k == RB_EV_ATTENDED || k == RB_EV_RECOVERY;
@@ -302,7 +302,7 @@ static bool drill(const rb_evidence *ev, char *out, size_t n)
         char kind[256], date[16];
         if (best && best->kind == RB_EV_RECOVERY)
             bkp_strappend(out, n,
-                          _("%s%s: the restore by runbook #%lld (%.10s, the real day) "
+                          _("%s%s: the restore by runbook #%lld (%.10s, attended, not a drill) "
                             "succeeded in %.1f s"),
                           sep(i), d->name, (long long)best->e.seq,
                           rb_day(date, sizeof(date), best->e.time),
@@ -394,7 +394,7 @@ const char *rb_evidence_drill_kind(const rb_ev_drill *r, char *buf, size_t n)
     if (r->kind == RB_EV_KEY_RECOVERY)
         snprintf(buf, n, "%s", _("key-recovery drill"));
     else if (r->kind == RB_EV_RECOVERY)
-        snprintf(buf, n, "%s", _("restore by runbook (the real day)"));
+        snprintf(buf, n, "%s", _("restore by runbook (attended, not a drill)"));
     else if (r->kind == RB_EV_UNATTENDED)
         snprintf(buf, n, "%s", _("unattended"));
     else if (r->attested_by && *r->attested_by)

@@ -46,9 +46,9 @@ typedef struct rb_ev_rotation {
 } rb_ev_rotation;
 
 /* Who confirmed a drill: a person who attended it, nobody (a schedule's),
- * or the key sheets alone (a key-recovery drill); or no drill at all, the
- * real day's restore by the runbook (`bkp restore --runbook`), which the
- * people who would restore did for real ("recovery"). */
+ * or the key sheets alone (a key-recovery drill); or no drill at all, a
+ * restore by the runbook (`bkp restore --runbook`) that people attended,
+ * done for real ("recovery"). */
 typedef enum { RB_EV_ATTENDED, RB_EV_UNATTENDED, RB_EV_KEY_RECOVERY, RB_EV_RECOVERY } rb_ev_kind;
 
 typedef struct rb_ev_drill {

@@ -20,8 +20,9 @@
 #     off-line copy ages past the limit, and the off-line part is not met.
 #  7. A runbook that covers two data sets (as the shipped clinic.yaml does):
 #     one drill of it confirms the procedure of both.
-#  8. The real day: a restore by that runbook confirms the procedure as a
-#     drill does, cited as what it was; a restore by hand is not cited.
+#  8. A restore by that runbook people attended confirms the procedure as
+#     an attended drill does, cited as what it was; a restore by hand, or
+#     by the runbook with nobody attending, is not cited.
 . "$(dirname "$0")/lib.sh"
 need_test_clock
 
@@ -401,13 +402,16 @@ check_exit 0 "$BKP" audit check "$(ls "$WORK"/reports/drill-clinic-*.en.md | hea
 output_has "in the signed audit records #"
 output_has "(one for each data set)"
 
-# ============ 8. The real day: a restore by the runbook ============
-# The procedure followed for real confirms it as a drill does: a period with
-# no drill, only the restore by runbook of day 57, is met and cites it; a
-# restore by hand the same day is not cited.
+# ============ 8. A restore by the runbook that people attended ============
+# The procedure followed for real, attended, confirms it as an attended
+# drill does: a period with no drill, only that restore of day 57, is met
+# and cites it; a restore by hand, or by the runbook with nobody attending
+# (a script's), the same day is not cited.
 at 57 10
 ok "$BKP" restore karte:latest "$WORK/by-hand" --policy "$POL2"
 ok "$BKP" restore --runbook clinic --policy "$POL2" </dev/null
+rm -rf "$WORK/restored"
+ok "$BKP" restore --runbook clinic --attest 佐藤 --policy "$POL2" </dev/null
 [ -f "$WORK/restored/karte/k.txt" ] && [ -f "$WORK/restored/scans/s.txt" ] ||
     flunk "the restore by runbook did not restore both data sets: $(find "$WORK/restored" | head)"
 REAL_SEQ=$(POL=$POL2 last_seq_of restore)
@@ -415,10 +419,10 @@ check_exit 0 "$BKP" audit report --from "$(date_of 57)" --to "$(date_of 57)" --j
 ev=$(part_en drill)
 [ "$(part_ok drill)" = true ] ||
     flunk "the real day's restore by runbook should confirm the procedure; the drill part is not met: $ev"
-grep -q "scans: the restore by runbook #$REAL_SEQ ($(date_of 57), the real day)" <<<"$ev" ||
+grep -q "scans: the restore by runbook #$REAL_SEQ ($(date_of 57), attended, not a drill)" <<<"$ev" ||
     flunk "the drill part should cite the restore by runbook #$REAL_SEQ: $ev"
 grep -q '"kind": "recovery"' <<<"$OUT" || flunk "the evidence document should list the restore by runbook as kind recovery"
 [ "$(grep -c '"kind": "recovery"' <<<"$OUT")" = 2 ] ||
-    flunk "only the restore by runbook (one record a data set) should be listed, not the restore by hand: $(grep -c '"kind": "recovery"' <<<"$OUT")"
+    flunk "only the attended restore by runbook (one record a data set) should be listed, not the restore by hand nor the unattended one: $(grep -c '"kind": "recovery"' <<<"$OUT")"
 
 finish

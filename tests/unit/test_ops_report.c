@@ -319,9 +319,10 @@ static void test_period_before_records(void **state)
     rst_status_clear(&status);
 }
 
-/* The real day's restore by the runbook is listed beside the drills as a
- * recovery and confirms the procedure as a drill does; a restore by hand
- * (no runbook named) is not listed. */
+/* A restore by the runbook that people attended is listed beside the
+ * drills as a recovery and confirms the procedure as an attended drill
+ * does; a restore by hand (no runbook named), or by the runbook with
+ * nobody attending, is not listed. */
 static void test_restore_by_runbook(void **state)
 {
     ops_repo *f = *state;
@@ -341,6 +342,16 @@ static void test_restore_by_runbook(void **state)
                                         "rto_met", 1, "attended", 1)};
     assert_int_equal(bkp_audit_append(f->r, &real), 0);
     json_decref(real.figures);
+    /* By the runbook, nobody attending (a script's): not listed. */
+    bkp_audit_rec script = {.op = "restore",
+                            .dataset = "emr-db",
+                            .generation = "emr-db:1",
+                            .figures =
+                                json_pack("{s:s, s:b, s:f, s:i, s:b, s:b}", "runbook", "emr-db",
+                                          "drill", 0, "seconds", 30.0, "rto_target_seconds", 3600,
+                                          "rto_met", 1, "attended", 0)};
+    assert_int_equal(bkp_audit_append(f->r, &script), 0);
+    json_decref(script.figures);
     rst_status status;
     test_bind_catalogue();
     status_of("COMPLIANT", &status);
@@ -354,7 +365,7 @@ static void test_restore_by_runbook(void **state)
     assert_int_equal(ops_report(&in, &ev), 0);
     const rb_ev_dataset *d = &ev.datasets[0];
     assert_string_equal(d->name, "emr-db");
-    assert_int_equal(d->ndrills, 3); /* the two drills of setup, then the real day's */
+    assert_int_equal(d->ndrills, 3); /* the two drills of setup, then the attended restore */
     const rb_ev_drill *r = &d->drills[2];
     assert_int_equal(r->kind, RB_EV_RECOVERY);
     assert_int_equal(r->e.seq, 11); /* not 10, the restore by hand */
@@ -362,7 +373,8 @@ static void test_restore_by_runbook(void **state)
      * drill: the part is not met for the whole). */
     assert_true(rb_evidence_judge(&ev));
     const rb_ev_part *part = &ev.parts[RB_EV_DRILL];
-    assert_non_null(strstr(part->en, "emr-db: the restore by runbook #11 ("));
+    assert_true(strstr(part->en, "emr-db: the restore by runbook #11 (") &&
+                strstr(part->en, ", attended, not a drill) succeeded in 40.0 s"));
     assert_non_null(strstr(part->ja, "emr-db: 手順書による復元 #11（"));
     /* Through the document's codec, as --json writes it and a reader reads it. */
     json_t *j = rb_evidence_json(&ev);
