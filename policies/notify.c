@@ -143,42 +143,33 @@ static bool other_cause(const pol_notify_entry *was, const pol_condition *c)
     return c->cause && (!was->cause || strcmp(was->cause, c->cause));
 }
 
-/* Was `was` told `period` or more before `now`? */
-static bool told_before(const pol_notify_entry *was, time_t now, int64_t period)
+/* Is a reminder of `was` due at `now`? Reminders fall due together, at
+ * the first run after each multiple of `remind` since the epoch (for a day:
+ * 00:00 UTC, 09:00 in Japan), for every lasting condition told half a
+ * period or more before it: conditions raised at different hours are
+ * reminded in one run a period (one mail), never each at its own hour,
+ * and each at most once a period, at least every one and a half. The same
+ * of every condition, whatever else was told: whether one is due never
+ * depends on another. */
+static bool remind_due(const pol_notify_entry *was, time_t now, int64_t remind)
 {
-    return period > 0 && was->told <= now - period;
-}
-
-/* Is a reminder of any condition of `s` due at `now`? */
-static bool any_reminder_due(const pol_notify_state *s, time_t now, int64_t remind)
-{
-    for (size_t i = 0; i < s->n; i++)
-        if (!s->v[i].waiting && told_before(&s->v[i], now, remind))
-            return true;
-    return false;
-}
-
-/* Is a reminder of `was` due at `now`: its period has passed, or, when
- * another's is due (`batch`), half of it. Lasting conditions raised at
- * different hours are then reminded in one run a period, not each at its
- * own hour: one mail a day for a late disk, not one per condition. */
-static bool remind_due(const pol_notify_entry *was, time_t now, int64_t remind, bool batch)
-{
-    return told_before(was, now, remind) || (batch && told_before(was, now, remind / 2));
+    if (remind <= 0 || now < 0)
+        return false;
+    time_t grid = now - now % remind; /* the last multiple at or before now */
+    return was->told <= grid - remind / 2;
 }
 
 bool pol_notify_told(const pol_notify_state *s, const pol_condition *c, time_t now, int64_t remind)
 {
     const pol_notify_entry *e = find(s, c->key);
     return e && c->state && !strcmp(e->state, c->state) && !other_cause(e, c) &&
-           (c->waiting || !remind_due(e, now, remind, any_reminder_due(s, now, remind)));
+           (c->waiting || !remind_due(e, now, remind));
 }
 
 size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t n, time_t now,
                          int64_t remind, pol_event *events, bool *told)
 {
     size_t added = 0;
-    bool batch = any_reminder_due(state, now, remind); /* before any is told anew */
     for (size_t i = 0; i < n; i++) {
         const pol_condition *c = &v[i];
         pol_notify_entry *was = find(state, c->key);
@@ -211,7 +202,7 @@ size_t pol_notify_decide(pol_notify_state *state, const pol_condition *v, size_t
             e.since = same ? was->since : now;
             tell = !(was && !(e.previous = strdup(was->state))) &&
                    !put(state, c->key, c->state, c->cause, e.since, now, c->waiting, false);
-        } else if (c->state && !c->waiting && remind_due(was, now, remind, batch)) {
+        } else if (c->state && !c->waiting && remind_due(was, now, remind)) {
             e.kind = POL_EVENT_REMINDER;
             e.since = was->since;
             was->told = now;

@@ -11,12 +11,12 @@
  *   told, now bad in another way      → "changed" (AT RISK → NON-COMPLIANT;
  *                                         or a backup that failed before
  *                                         fails of another cause)
- *   told, same, `remind` has passed   → "reminder" (at most one per period;
- *                                         when one is due, every condition
- *                                         told half a period ago or more is
- *                                         reminded with it: lasting
- *                                         conditions come to be told in one
- *                                         run a period, not each at its hour)
+ *   told, same, a reminder due        → "reminder" (at the first run after
+ *                                         each multiple of `remind` since the
+ *                                         epoch, when told half a period or
+ *                                         more before it: lasting conditions
+ *                                         are reminded together, in one run
+ *                                         a period, not each at its hour)
  *   told, now fine                    → "cleared"
  *   anything else                     → nothing
  *

@@ -249,8 +249,10 @@ check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 sed -i "s|$WORK/quiet/ward1|$WORK/quiet/ward2|" "$QPOL"
 check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "ward2" "another unreadable path is news"
-# A day later the reminder says it again, words and all.
-BKP_NOW=$(($(date +%s) + 90000)) check_exit 1 "$BKP" run --policy "$QPOL" --force || true
+# The next day's reminder says it again, words and all (reminders come at
+# the first run after 00:00 UTC, for what was told half a day before: two
+# days on, whatever the hour now).
+BKP_NOW=$(($(date +%s) + 2 * 86400)) check_exit 1 "$BKP" run --policy "$QPOL" --force || true
 output_has "ward2" "the daily reminder should print the failure's words"
 sed -i "s|, $WORK/quiet/ward2||" "$QPOL"
 check_exit 0 "$BKP" run --policy "$QPOL" --force || true
