@@ -21,6 +21,7 @@
 #include "bkp/report/status_page.h"
 #include "bkp/store/generation.h"
 #include "restore/drill_report.h"
+#include "restore/runbook.h"
 
 /* The last record of each kind that status reports, per data set, from
  * the sound part of the log only (bkp_audit_each_sound): a record appended
@@ -68,16 +69,37 @@ static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *r
     return true;
 }
 
-/* The drill a data set's status shows: the newest that failed among each
- * runbook's last, so that a weekly runbook's success does not hide a
- * monthly one's failure (the drills' alert holds the same rule), else the
- * newest drill. */
-static const bkp_audit_entry *drill_shown(const last_rec *r)
+/* Does `p` name runbook `stem` (as records name one) for data set `d`:
+ * as its runbook, or among the scheduled drills? */
+static bool runbook_named(const pol_policy *p, const pol_dataset *d, const char *stem)
+{
+    char s[256];
+    if (!stem)
+        return false;
+    if (d->runbook && (rb_runbook_stem(d->runbook, s, sizeof(s)), !strcmp(s, stem)))
+        return true;
+    for (size_t i = 0; i < p->ndrills; i++)
+        if (p->drills[i].runbook &&
+            (rb_runbook_stem(p->drills[i].runbook, s, sizeof(s)), !strcmp(s, stem)))
+            return true;
+    return false;
+}
+
+/* The drill data set `d`'s status shows: the newest that failed among the
+ * last drill of each runbook the policy names for it now, so that a weekly
+ * runbook's success does not hide a monthly one's failure, while a runbook
+ * renamed or dropped leaves no failure behind; else the newest drill. */
+static const bkp_audit_entry *drill_shown(const last_rec *r, const pol_policy *p,
+                                          const pol_dataset *d)
 {
     const bkp_audit_entry *failed = NULL;
-    for (size_t i = 0; i < r->nrunbooks; i++)
-        if (!r->by_runbook[i].ok && (!failed || r->by_runbook[i].seq > failed->seq))
-            failed = &r->by_runbook[i];
+    for (size_t i = 0; i < r->nrunbooks; i++) {
+        const bkp_audit_entry *e = &r->by_runbook[i];
+        rb_drill_figures f;
+        rb_drill_figures_read(e, &f);
+        if (!e->ok && (!failed || e->seq > failed->seq) && runbook_named(p, d, f.runbook))
+            failed = e;
+    }
     return failed ? failed : &r->drill;
 }
 
@@ -354,11 +376,14 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_age = out.offline_age;
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
+    const bkp_audit_entry *shown = drill_shown(last, p, d);
     if (backup_event(&last->backup, &r->last_backup_run) &&
-        event_of(&w->last.verify, &r->last_verify) && drill_of(drill_shown(last), &r->last_drill) &&
-        /* An unattended drill since does not hide the last one a person
-         * attended: that is what proves the staff can do it. */
-        (r->last_drill.attended != RST_NO || drill_of(&last->attended, &r->last_attended)))
+        event_of(&w->last.verify, &r->last_verify) && drill_of(shown, &r->last_drill) &&
+        /* Neither an unattended drill since, nor another runbook's failure
+         * shown, hides the last one a person attended: that is what proves
+         * the staff can do it. */
+        (!last->attended.json || last->attended.seq == shown->seq ||
+         drill_of(&last->attended, &r->last_attended)))
         rc = 0;
 fail:
     free(copies);

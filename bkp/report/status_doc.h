@@ -112,9 +112,11 @@ typedef struct rst_dataset {
     int64_t offline_max_age; /* "offline_max_age_seconds" */
     time_t last_backup;      /* the newest generation's capture */
     rst_event last_backup_run, last_verify;
-    rst_drill last_drill;
-    rst_drill last_attended; /* "last_attended_drill": when the last drill was unattended, the
-                                last one a person attended (none: its time 0) */
+    rst_drill last_drill;    /* the newest failure among the last drill of each runbook the
+                                policy names for it, else the newest drill (ops/status.c) */
+    rst_drill last_attended; /* "last_attended_drill": when `last_drill` is another record
+                                (unattended, or another runbook's failure), the last one a
+                                person attended (none: its time 0) */
     rst_copy *copies;
     size_t ncopies;
     rst_words en;    /* "reasons", "action" at the data set's level */
