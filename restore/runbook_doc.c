@@ -124,7 +124,9 @@ static bool targets_differ(const rb_runbook *rb)
  * comment or a here-document in it then act as in the drill, never on the
  * shell of the person typing it. Then how it ended as the drill judges it,
  * by its exit status: a check says whether it passed (many print nothing
- * when they do), a run step only when it failed, where the drill stops. */
+ * when they do), a run step only when it failed, where the drill stops;
+ * a line that failed still fails (`{ echo …; false; }`), so that the paper
+ * pasted into a script stops there too. */
 static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size_t n)
 {
     const char *user = rb_step_user(rb, st), *text = st->text ? st->text : "";
@@ -149,16 +151,14 @@ static void command_how(const rb_runbook *rb, const rb_step *st, char *buf, size
     for (size_t i = 0; i < st->nenv; i++)
         bkp_strappend(buf, n, "%s ", bkp_shell_word(w, cap, st->env[i]));
     bkp_strappend(buf, n, "sh -c %s", bkp_shell_word(w, cap, text));
-    if (check) {
+    if (check)
         bkp_strappend(buf, n, " && echo %s", bkp_shell_word(w, cap, passed));
-        bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, failed));
-    } else
-        bkp_strappend(buf, n, " || echo %s", bkp_shell_word(w, cap, stop));
+    bkp_strappend(buf, n, " || { echo %s; false; }", bkp_shell_word(w, cap, check ? failed : stop));
     free(w);
     if (strlen(buf) + 8 >= n) /* never a command cut short on paper */
         snprintf(buf, n, "%s",
                  _("(too long for this page: type the command of this step in the "
-                   "runbook file, with its env: and as its run_as: user)"));
+                   "runbook file as sh -c '…', with its env: and as its run_as: user)"));
 }
 
 /* How step `st` is done from the medium `on` on a machine that has never

@@ -288,7 +288,7 @@ static void test_print_bar(void **state)
     assert_non_null(strstr(t, "(below the table: [1])"));
     /* A check says how it ended: many print nothing when they pass. */
     assert_non_null(strstr(t, "```\nsh -c 'test \"$(find \"$BKP_TARGET\" -type f | wc -l)\" -gt 0' "
-                              "&& echo 'check passed' || echo 'CHECK FAILED'\n```"));
+                              "&& echo 'check passed' || { echo 'CHECK FAILED'; false; }\n```"));
     free(t);
     rb_free(rb);
 }
@@ -330,8 +330,9 @@ static void paper_says(const char *kind, const char *text, char *out, size_t n)
     at += strlen("[1]\n\n```\n");
     const char *end = strstr(at, "\n```");
     assert_non_null(end);
-    /* The line typed, then a word: the shell is still there after it. */
-    snprintf(cmd, sizeof(cmd), "%.*s\necho still-here\n", (int)(end - at), at);
+    /* The line typed, then its status and a word: the shell is still
+     * there after it. */
+    snprintf(cmd, sizeof(cmd), "%.*s\necho \"status $?\"\necho still-here\n", (int)(end - at), at);
     free(t);
     rb_free(rb);
     char path[] = "/tmp/bkp-test-paper-XXXXXX";
@@ -358,20 +359,21 @@ static void test_print_check_as_drill(void **state)
     (void)state;
     char out[1024];
     paper_says("check", "      set -e; false; true\n", out, sizeof(out));
-    assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
+    assert_string_equal(out, "CHECK FAILED\nstatus 1\nstill-here\n");
     paper_says("check", "      test -d / # the root is there\n", out, sizeof(out));
-    assert_non_null(strstr(out, "check passed\nstill-here"));
+    assert_string_equal(out, "check passed\nstatus 0\nstill-here\n");
     paper_says("check", "      exit 3\n", out, sizeof(out));
-    assert_non_null(strstr(out, "CHECK FAILED\nstill-here"));
+    assert_string_equal(out, "CHECK FAILED\nstatus 1\nstill-here\n");
     paper_says("check", "      cat <<EOF >/dev/null\n      x\n      EOF\n      test 1 = 1\n", out,
                sizeof(out));
-    assert_non_null(strstr(out, "check passed\nstill-here"));
+    assert_string_equal(out, "check passed\nstatus 0\nstill-here\n");
     paper_says("run", "      set -e; false; true\n", out, sizeof(out));
-    assert_string_equal(out, "STEP FAILED: do not go on; read its message above\nstill-here\n");
+    assert_string_equal(
+        out, "STEP FAILED: do not go on; read its message above\nstatus 1\nstill-here\n");
     paper_says("run", "      echo made # a comment (\n", out, sizeof(out));
-    assert_string_equal(out, "made\nstill-here\n");
+    assert_string_equal(out, "made\nstatus 0\nstill-here\n");
     paper_says("run", "      exit 0\n", out, sizeof(out));
-    assert_string_equal(out, "still-here\n");
+    assert_string_equal(out, "status 0\nstill-here\n");
 }
 
 /* Two data sets restored to two folders: each restore's line sets
