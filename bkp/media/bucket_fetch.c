@@ -15,6 +15,7 @@
 #include <uuid/uuid.h>
 
 #include "bkp/media/bucket_internal.h"
+#include "bkp/media/copy.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
 #include "bkp/keys/envelope.h"
@@ -44,7 +45,9 @@ typedef struct bounded {
 
 /* Keep at most BKP_BUCKET_TRIES versions of each key, and of the delete
  * markers only one in front (it says the object was hidden): the readers
- * try no more, and a server may list any number. */
+ * try no more, and a server may list any number. Those left out are said
+ * (someone added them) but of the audit log's copy, which every rotation
+ * writes anew: its older versions are bkp's own history. */
 static int take_bounded(const bkp_s3_object *o, void *ctx)
 {
     bounded *b = ctx;
@@ -61,7 +64,7 @@ static int take_bounded(const bkp_s3_object *o, void *ctx)
     if (o->delete_marker && same)
         return 0;
     if (!o->delete_marker && ++b->of_key > BKP_BUCKET_TRIES) {
-        b->dropped++;
+        b->dropped += strcmp(o->key, BKP_BUCKET_REPO BKP_AUDIT_COPY) != 0;
         return 0;
     }
     return bucket_take_any_version(o, vs);

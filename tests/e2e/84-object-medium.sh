@@ -151,6 +151,15 @@ ok "$BKP" media show cloud --json
 grep -q '"generations": 4' <<<"$OUT" || flunk "after the killed rotation the bucket should hold four generations"
 [ ! -e "$REPO/cache/bucket-cloud" ] || flunk "the rotation's working folder was left behind"
 
+# 5b. More rotations than the versions a reader tries of an object: each
+# writes the audit log's copy anew, and those versions are bkp's own
+# history, never said to be someone else's (below, at the fetch).
+for _ in 1 2 3 4 5 6 7 8; do
+    ok "$BKP" rotate cloud
+done
+n_audit=$(s3 "/hosp-bkp?versions=" | tr '<' '\n' | grep -c '^Key>repo/audit/primary.jsonl$' || true)
+[ "$n_audit" -gt 8 ] || fail "the audit log's copy should have more than 8 versions by now, has $n_audit"
+
 # 6. A pack overwritten in the bucket (a newer version over the locked one) is
 # passed over: the fetch takes the locked original.
 echo "forged" >"$WORK/forged"
@@ -162,6 +171,7 @@ code=$(s3 "/hosp-bkp/$key" -X PUT -H "x-amz-content-sha256: $(sha256sum "$WORK/f
 mv "$REPO" "$WORK/repo.gone"
 ok "$BKP" restore emr:latest "$WORK/out" --from cloud -v
 output_has "forged" "the forged current version should be reported"
+output_lacks "than bkp ever tries" "the audit copy's own versions ($n_audit) are said to be someone else's"
 same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket"
 # fetched_bytes: what the last fetch says it fetched, in bytes.
 fetched_bytes() {
