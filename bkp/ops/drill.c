@@ -179,9 +179,19 @@ static void open_bucket(const ops_drill_in *in, const bkp_repo *primary, ops_dri
         bkp_warn(_("%s cannot be read: not used"), in->only);
 }
 
+/* The policy's first bucket, when none was named (NULL: none, or named). */
+static const char *bucket_not_named(const ops_drill_in *in)
+{
+    for (size_t k = 0; in->policy && !in->only && k < in->policy->nmedia; k++)
+        if (pol_medium_bucket(&in->policy->media[k]))
+            return in->policy->media[k].name;
+    return NULL;
+}
+
 /* Nothing to read from: said, -ENOENT. */
 static int none_there(const ops_drill_in *in)
 {
+    const char *bucket = bucket_not_named(in);
     if (in->keyrec && in->only)
         bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
                     "or archive) with the sheets alone, and the medium %s is not one or is not "
@@ -194,6 +204,11 @@ static int none_there(const ops_drill_in *in)
         bkp_error(_("no source to restore from: neither the repository nor any medium named "
                     "%s is there; connect a medium"),
                   in->only);
+    else if (bucket)
+        bkp_error(_("no source to restore from: neither the repository nor any medium is "
+                    "there; connect a medium, or name the bucket %s, which is read only when "
+                    "named (bkp restore --runbook NAME --from %s; a drill: --medium %s)"),
+                  bucket, bucket, bucket);
     else
         bkp_error(_("no source to restore from: neither the repository nor any medium is "
                     "there; connect a medium"));
@@ -281,5 +296,11 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         add(s, OPS_DRILL_PRIMARY, primary, NULL);
     open_media(in, in->keyrec ? 1 : 0, 3, false, &like, s, NULL);
     open_bucket(in, primary, s);
+    const char *bucket = bucket_not_named(in);
+    if (s->n && bucket && !in->keyrec && !in->quiet) /* for a person; not in cron's mail */
+        bkp_note(_("%s is a bucket, read only when named: if the sources above do not hold what "
+                   "is needed, name it (bkp restore --runbook NAME --from %s; a drill: --medium "
+                   "%s)"),
+                 bucket, bucket, bucket);
     return s->n ? 0 : none_there(in);
 }

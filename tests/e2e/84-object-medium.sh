@@ -290,6 +290,25 @@ mapfile -t paper_cmd <"$WORK/new-machine/command"
     >"$WORK/.out" 2>"$WORK/.err" || flunk "the command on the paper failed: $(cat "$WORK/.err")"
 diff -r "$DATA/emr" "$WORK/out-paper" >/dev/null ||
     flunk "the paper's command restored other files than the data set's: $(diff -r "$DATA/emr" "$WORK/out-paper" | head -n 5)"
+# ... and by the runbook, with the bucket the one source left: it is read
+# only when named, and the refusal says how to name it.
+cat >"$WORK/runbooks/emr-here.yaml" <<YAML
+title: "電子カルテ 復旧手順 (クラウド、ここへ)"
+datasets: [emr]
+steps:
+  - { who: "システム担当", select: { dataset: emr } }
+  - { who: "システム担当", verify: {} }
+  - { who: "システム担当", restore: { dataset: emr, to: $WORK/by-runbook } }
+YAML
+# (In the scenario's folder: with no primary open, what it does is recorded
+# in a journal in the current folder.)
+cd "$WORK"
+expect_exit 1 "$BKP" restore --runbook emr-here --attest 山田 </dev/null
+output_has "bkp restore --runbook NAME --from cloud" "a restore by runbook without the bucket should say to name it"
+ok "$BKP" restore --runbook emr-here --from cloud --attest 山田 </dev/null
+cd - >/dev/null
+diff -r "$DATA/emr" "$WORK/by-runbook" >/dev/null ||
+    flunk "the restore by runbook from the bucket restored other files: $(diff -r "$DATA/emr" "$WORK/by-runbook" | head -n 5)"
 mv "$WORK/repo.gone" "$REPO"
 
 # 8. verify --media finds the forged version; a repair from the disk uploads a
