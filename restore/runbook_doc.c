@@ -464,6 +464,11 @@ static void new_machine_bucket(rb_doc *d, const rb_runbook *rb, const rb_copies 
                   "them first (the `generations` command of the table), look inside one with "
                   "`bkp ls GENERATION --from MEDIUM --policy recovery.yaml`, and restore the "
                   "last one from before the attack by its number."));
+            rb_doc_para(d, "%s",
+                        _("The packs a command needs are fetched into $TMPDIR (/var/tmp when it "
+                          "is not set) and removed afterwards: it needs room for the data "
+                          "restored. Where /var/tmp is small, first type `export TMPDIR=DIR`, "
+                          "DIR on a disk that has the room."));
             rb_doc_code(d, folders->recovery);
             rb_doc_table(d, (const char *[]){_("Medium"), "#", _("How"), NULL});
             rb_doc_commands(d, 2);
