@@ -563,6 +563,16 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
                                : 0;
         return rc == -ENOMEM ? EXIT_FAILED : rc ? EXIT_USAGE : EXIT_OK;
     }
+    /* A journal checked where no repository is named (the inspector's
+     * machine, the bad day's): the key written down is what checks it. */
+    if (cmd->alone_checks && cmd->alone_checks(c) && !c->repo && !getenv("BKP_REPO") &&
+        !c->policy_file && access(POL_DEFAULT_FILE, F_OK) != 0) {
+        bkp_error(_("no repository is here to check %s with: give the repository's public key, "
+                    "--public-key \"FINGERPRINT\" (the fingerprint on the key sheet or the "
+                    "printed procedure), or run it where the repository is (--repo DIR)"),
+                  c->journal);
+        return EXIT_USAGE;
+    }
     if ((c->from || c->key_fingerprint) && cmd->from && (needs & NEED_REPO_WRITE)) {
         bkp_error(_("--from reads a copy, and this form of `bkp %s` writes the server's "
                     "repository: leave out %s"),

@@ -295,6 +295,13 @@ ok "$BKP" audit show --repo "$MNT/repo" --public-key "$FP" --json
 output_has '"kit_sha256"'
 ok "$BKP" audit show --journal "$J"
 output_has "key-from"
+# Checked with nothing but the journal (no policy, no repository): the
+# refusal asks for the key written down, not for a policy.
+if [ ! -e /etc/bkp/policy.yaml ]; then
+    expect_exit 2 env -u BKP_POLICY -u BKP_REPO "$BKP" audit verify --journal "$J"
+    output_has '--public-key "FINGERPRINT"'
+    output_lacks "policy.yaml"
+fi
 
 # The disk's own program, on the disk: the paper sheet.
 ok "$MNT/bkp-recovery/bkp" restore ds:latest "$WORK/out-kit/disk" --from "$MNT" \
