@@ -223,8 +223,17 @@ int cli_open_repo(cli *c, unsigned flags, bkp_repo **out)
     int rc;
     if (!cli_repo_path(c))
         return EXIT_USAGE;
-    if ((rc = cli_repo_check(c->repo)))
+    if ((rc = cli_repo_check(c->repo))) {
+        struct stat st;
+        if (c->media && stat(c->repo, &st) < 0)
+            /* verify --media compares a medium with the server's repository:
+             * on a machine without it, the restore checks every file. */
+            bkp_note(_("verify --media needs this server's repository beside the medium; "
+                       "without it, a restore authenticates every file it reads: bkp restore "
+                       "DATASET:latest DIR --from %s --verify"),
+                     c->media);
         return rc; /* said before a passphrase is asked for */
+    }
     if (c->nkey_from) {
         rc = cli_open_key_from(c, c->repo, flags, false, out);
     } else {

@@ -303,6 +303,9 @@ YAML
 # (In the scenario's folder: with no primary open, what it does is recorded
 # in a journal in the current folder.)
 cd "$WORK"
+# verify --media needs the server's repository: without it, what does.
+check_exit 5 "$BKP" verify --media cloud || true
+output_has "--from cloud --verify" "verify --media without the server's repository should say what checks the bucket"
 expect_exit 1 "$BKP" restore --runbook emr-here --attest 山田 </dev/null
 output_has "bkp restore --runbook NAME --from cloud" "a restore by runbook without the bucket should say to name it"
 ok "$BKP" restore --runbook emr-here --from cloud --attest 山田 </dev/null
