@@ -566,10 +566,12 @@ static void new_machine(rb_doc *d, const rb_runbook *rb, const rb_copies *copies
      * file, in more than one folder. */
     if (shown || bucket)
         rb_doc_para(d, "%s",
-                    _("These commands record what they read in signed journals and say where "
-                      "(`bkp-journal-*.jsonl`: in the folder you work in, or your home folder when "
-                      "that folder is on the medium; for a restore, beside the folder it restores "
-                      "to). Keep every journal they name with this paper."));
+                    _("A restore, a verification, and any command given the key sheet record "
+                      "what they did in signed journals and say where (`bkp-journal-*.jsonl`: in "
+                      "the folder you work in, or your home folder when that folder is on the "
+                      "medium; for a restore, beside the folder it restores to); a listing with "
+                      "the passphrase records nothing. Keep every journal they name with this "
+                      "paper."));
 }
 
 /* What a person does first with the medium `on` on a machine that has
