@@ -85,9 +85,9 @@ static void write_sheet(sheet *s, const bkp_label *label, const ops_sheet_place 
     fputs(s->html ? "</h2>\n<p class=\"fp\">" : "\n\n    ", s->f);
     text(s, brief);
     fputs(s->html ? "</p>\n<p>" : "\n\n", s->f);
-    text(s, _("Compare it with the first four groups that `bkp key fingerprint` prints. The disk's "
-              "own label holds the whole fingerprint, which bkp compares at every rotation; the "
-              "QR code holds it too:"));
+    text(s, _("Compare it with the first four groups that `bkp key fingerprint` prints. The "
+              "medium's own label (on the disk, in the bucket) holds the whole fingerprint, which "
+              "bkp compares at every rotation; the QR code holds it too:"));
     fputs(s->html ? "</p>\n" : "\n\n", s->f);
     if (asprintf(&qr, "bkp medium %s label %s repository %s fingerprint %s", name,
                  label->uuid, label->repository, fp) >= 0) {
