@@ -303,6 +303,16 @@ static bool figure_unit(const char *k, const json_t *v, const json_t *of, char *
            localtime_r(&at, &tm) && strftime(val, n, "%Y-%m-%dT%H:%M:%S", &tm);
 }
 
+/* Is figure `k` of `fig` the same words in the other language than the
+ * reader's (an alert's summary beside its summary_ja)? The table shows
+ * one; `audit show SEQ` shows the record whole. */
+static bool other_language(const json_t *fig, const char *k)
+{
+    bool ja = bkp_i18n_reader_japanese();
+    return ja ? !strcmp(k, "summary") && json_is_string(json_object_get(fig, "summary_ja"))
+              : !strcmp(k, "summary_ja") && json_is_string(json_object_get(fig, "summary"));
+}
+
 static void figures_text(const json_t *fig, const char *sep, char *out, size_t n)
 {
     const char *k;
@@ -311,6 +321,8 @@ static void figures_text(const json_t *fig, const char *sep, char *out, size_t n
     json_object_foreach((json_t *)fig, k, v)
     {
         char val[512] = "";
+        if (other_language(fig, k))
+            continue;
         if (figure_unit(k, v, fig, val, sizeof(val)))
             ;
         else if (json_is_object(v)) {

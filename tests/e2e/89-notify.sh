@@ -215,6 +215,9 @@ at $((6 * 86400))
 expect_exit 1 "$BKP" run --force
 ok env LC_ALL= LANG=C.UTF-8 LANGUAGE=ja "$BKP" audit show --since "$(date -d @$((T0 + 6 * 86400 - 60)) +%F)"
 grep notify <<<"$OUT" | grep -q "未送信" || flunk "an alert with no notify target should show as not sent: $OUT"
+# The alert's words once, in the reader's language (the record keeps both).
+grep notify <<<"$OUT" | grep -q "summary_ja=" && ! grep notify <<<"$OUT" | grep -q " summary=" ||
+    flunk "a Japanese reader's table should show the alert's Japanese words alone: $(grep notify <<<"$OUT" | head -n 2)"
 ok "$BKP" audit show --json
 grep -q '"delivered": false' <<<"$OUT" || flunk "the record says it was not delivered"
 
