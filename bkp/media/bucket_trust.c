@@ -280,13 +280,21 @@ static void said(const bkp_bucket_trust *t, const char *medium)
 {
     char fp[BKP_FINGERPRINT_LEN];
     bkp_pubkey_fingerprint(t->pk, fp);
-    bkp_info(t->by_label ? _("%s: the copy in the bucket is repository %s, key %s, named by its "
-                             "signed label; compare the key with the fingerprint on the key sheet "
-                             "or the printed procedure")
-                         : _("%s: the copy in the bucket is repository %s, key %s, named by its "
-                             "config; compare the key with the fingerprint on the key sheet or "
-                             "the printed procedure"),
-             medium, t->id, fp);
+    if (t->pinned) /* the person gave the key: only a copy under it was taken */
+        bkp_info(t->by_label ? _("%s: the copy in the bucket is repository %s, under the key you "
+                                 "gave (%s), named by its signed label")
+                             : _("%s: the copy in the bucket is repository %s, under the key you "
+                                 "gave (%s), named by its config"),
+                 medium, t->id, fp);
+    else
+        bkp_info(t->by_label
+                     ? _("%s: the copy in the bucket is repository %s, key %s, named by its "
+                         "signed label; compare the key with the fingerprint on the key sheet "
+                         "or the printed procedure")
+                     : _("%s: the copy in the bucket is repository %s, key %s, named by its "
+                         "config; compare the key with the fingerprint on the key sheet or "
+                         "the printed procedure"),
+                 medium, t->id, fp);
     if (!t->by_label)
         bkp_warn(_("%s: no label in the bucket is signed by the repository's key (an earlier bkp "
                    "labelled it, or labels were put in front of it); the next `bkp rotate %s` "

@@ -97,6 +97,8 @@ check_exit 0 "$BKP" restore emr:latest "$WORK/out4" --from cloud --passphrase-fi
     flunk "with the key sheet's fingerprint, the attacker's label, config and key file in front still stop the restore"
 [ -d "$WORK/out4$DATA/emr" ] && same_mtree "$DATA/emr" "$WORK/out4$DATA/emr" "restored with --key-fingerprint"
 output_has "named by its signed label" "the restore should find our signed label behind the attacker's"
+output_has "under the key you gave" "with the key given, the restore should say it took the copy under it"
+output_lacks "compare the key with the fingerprint" "with the key given, nothing is left to compare"
 # A fingerprint that no label or config names (mistyped, or another
 # repository's sheet): the exit code of a wrong key, as for a disk.
 check_exit 4 "$BKP" restore emr:latest "$WORK/out5" --from cloud --passphrase-file "$PASSFILE" \
