@@ -251,8 +251,9 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
     bkp_notify_event *told_v = calloc(nev ? nev : 1, sizeof(*told_v));
     json_t **js = calloc(nev ? nev : 1, sizeof(*js));
     int *cmd_rc = calloc(nev ? nev : 1, sizeof(*cmd_rc));
-    int first = told_v && js && cmd_rc ? 0 : -ENOMEM;
-    for (size_t i = 0; !first && i < nev; i++) {
+    bool mem = told_v && js && cmd_rc;
+    int first = mem ? 0 : -ENOMEM;
+    for (size_t i = 0; mem && i < nev; i++) {
         const pol_event *pe = &events[i];
         /* Where it happened, for whoever reads it on another machine. */
         bkp_notify_event *e = &told_v[i];
@@ -272,10 +273,11 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
         e->json = js[i] ? json_dumps(js[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
         cmd_rc[i] = bkp_notify_command(&t, e);
     }
-    int mail_rc = first ? first : bkp_notify_mail_send(&t, told_v, nev);
-    for (size_t i = 0; told_v && js && cmd_rc && i < nev; i++) {
+    int mail_rc = mem ? bkp_notify_mail_send(&t, told_v, nev) : -ENOMEM;
+    for (size_t i = 0; mem && i < nev; i++) {
         const pol_event *pe = &events[i];
-        int rc = first ? first : cmd_rc[i] ? cmd_rc[i] : mail_rc;
+        /* Each event as its own command and the one mail took it. */
+        int rc = cmd_rc[i] ? cmd_rc[i] : mail_rc;
         if (rc && pe->key) /* not told: as it was, told again next time */
             (void)pol_notify_state_undo(&state, &before, pe->key);
         json_object_set_new(js[i], "delivered", json_boolean(!rc && (t.command || t.mail_to)));
@@ -288,7 +290,7 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
         free((char *)told_v[i].json);
         json_decref(js[i]);
     }
-    if (!told_v || !js || !cmd_rc) /* without memory: nothing told, all told again next time */
+    if (!mem) /* without memory: nothing told, all told again next time */
         for (size_t i = 0; i < nev; i++)
             if (events[i].key)
                 (void)pol_notify_state_undo(&state, &before, events[i].key);
