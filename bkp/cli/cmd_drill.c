@@ -87,8 +87,12 @@ static int fetch_bucket(void *ctx, const char *name, const rb_runbook *rb, bool 
     cli *c = ctx;
     cli_medium m;
     bkp_bucket_fetch f = {0};
-    cli_fetch_what what = {
-        .datasets = rb->datasets, .ndatasets = rb->ndatasets, .newest = OPS_FETCH_NEWEST};
+    /* A drill rehearses with the newest; a restore by runbook for real may
+     * need the last generation before an attack, however old: all of them
+     * (the select step chooses, as from a disk). */
+    cli_fetch_what what = {.datasets = rb->datasets,
+                           .ndatasets = rb->ndatasets,
+                           .newest = c->runbook ? 0 : OPS_FETCH_NEWEST};
     int ex = cli_medium_find(c, name, &m);
     if (!ex)
         ex = cli_object_fetch(c, &m, as_copy, &what, out, staging, &f);

@@ -227,10 +227,10 @@ static int restore_one(cli *c, const bkp_repo *r, const bkp_gen *g, bool staged)
 int cmd_restore(cli *c)
 {
     if (c->runbook) {
-        if (c->nargs || c->to_archive || c->path || c->verify || c->key_fingerprint) {
-            bkp_error(_("bkp restore --runbook NAME takes no generation, target, --path, "
-                        "--key-fingerprint or --verify: the runbook says what goes where, and its "
-                        "restores are always read back"));
+        if (c->nargs || c->to_archive || c->path || c->verify || (c->key_fingerprint && !c->from)) {
+            bkp_error(_("bkp restore --runbook NAME takes no generation, target, --path or "
+                        "--verify, and --key-fingerprint only with --from: the runbook says what "
+                        "goes where, and its restores are always read back"));
             return EXIT_USAGE;
         }
         /* --from M: the one medium to read, as a drill's --medium (a bucket

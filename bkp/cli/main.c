@@ -265,7 +265,7 @@ static const command commands[] = {
                 "verify json",
      .max_args = 2,
      .usage = "restore GEN TARGET [--path P | --folder D] [--from M] [--force] | restore GEN "
-              "--to-archive FILE | restore --runbook NAME [--attest WHO]",
+              "--to-archive FILE | restore --runbook NAME [--attest WHO] [--from M]",
      .summary = N_("restore a generation into a directory or a tar (pax) file, from the repository "
                    "or any one medium"),
      .example = N_("bkp restore emr-db:latest /srv/restore --from usb-a\trestore the newest "

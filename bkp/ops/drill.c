@@ -297,9 +297,10 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
     open_media(in, in->keyrec ? 1 : 0, 3, false, &like, s, NULL);
     open_bucket(in, primary, s);
     const char *bucket = bucket_not_named(in);
-    if (s->n && bucket && !in->keyrec && !in->quiet) /* for a person; not in cron's mail */
-        bkp_note(_("%s is a bucket, read only when named: if the sources above do not hold what "
-                   "is needed, name it (bkp restore --runbook NAME --from %s; a drill: --medium "
+    /* For a person without the server's repository; never in cron's mail. */
+    if (s->n && bucket && !primary && !in->keyrec && !in->quiet)
+        bkp_note(_("%s is a bucket, not read unless named: with the server's repository gone, "
+                   "name it to read it (bkp restore --runbook NAME --from %s; a drill: --medium "
                    "%s)"),
                  bucket, bucket, bucket);
     return s->n ? 0 : none_there(in);

@@ -31,9 +31,10 @@ int ops_drill_precheck(const ops_drill_in *in)
         return -EINVAL;
     }
     if (in->only && !only && strcmp(in->only, OPS_DRILL_PRIMARY)) {
-        bkp_error(
-            _("--medium %s: the policy has no medium of that name; `bkp media list` shows them"),
-            in->only);
+        /* A runbook's sources are the policy's media, by name: a path is
+         * not one (restore GEN TARGET --from PATH reads a copy by path). */
+        bkp_error(_("%s %s: the policy has no medium of that name; `bkp media list` shows them"),
+                  in->drill ? "--medium" : "--from", in->only);
         return -EINVAL;
     }
     if (in->keyrec && only && pol_medium_online(only)) {

@@ -308,7 +308,16 @@ check_exit 5 "$BKP" verify --media cloud || true
 output_has "--from cloud --verify" "verify --media without the server's repository should say what checks the bucket"
 expect_exit 1 "$BKP" restore --runbook emr-here --attest 山田 </dev/null
 output_has "bkp restore --runbook NAME --from cloud" "a restore by runbook without the bucket should say to name it"
-ok "$BKP" restore --runbook emr-here --from cloud --attest 山田 </dev/null
+mv "$WORK/repo.gone" "$REPO"
+ok "$BKP" key fingerprint
+fp=$(sed -n '/fingerprint:/{n;N;p}' <<<"$OUT" | tr -s ' \n' '  ' | sed 's/^ *//; s/ *$//')
+[ -n "$fp" ] || fail "no fingerprint in: $OUT"
+mv "$REPO" "$WORK/repo.gone"
+# A medium named by a path is not one of the runbook's sources: said as --from.
+expect_exit 2 "$BKP" restore --runbook emr-here --from "$WORK/usb" --attest 山田 </dev/null
+output_has "--from $WORK/usb: the policy has no medium of that name"
+ok "$BKP" restore --runbook emr-here --from cloud --key-fingerprint "$fp" --attest 山田 -v </dev/null
+output_has "under the key you gave"
 cd - >/dev/null
 diff -r "$DATA/emr" "$WORK/by-runbook" >/dev/null ||
     flunk "the restore by runbook from the bucket restored other files: $(diff -r "$DATA/emr" "$WORK/by-runbook" | head -n 5)"
