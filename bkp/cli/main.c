@@ -565,7 +565,8 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
     }
     /* A journal checked where no repository is named (the inspector's
      * machine, the bad day's): the key written down is what checks it. */
-    if (cmd->alone_checks && cmd->alone_checks(c) && !c->repo && !getenv("BKP_REPO") &&
+    const char *env_repo = getenv("BKP_REPO");
+    if (cmd->alone_checks && cmd->alone_checks(c) && !c->repo && (!env_repo || !*env_repo) &&
         !c->policy_file && access(POL_DEFAULT_FILE, F_OK) != 0) {
         bkp_error(_("no repository is here to check %s with: give the repository's public key, "
                     "--public-key \"FINGERPRINT\" (the fingerprint on the key sheet or the "
