@@ -55,7 +55,7 @@ static const char *bucket_words(const rst_copy *m, char *buf, size_t n)
  * (ops/status.c), which may be older than another runbook's success. */
 static const char *drill_words(const rst_drill *dr, char *buf, size_t n)
 {
-    bool failed = dr->when.time && dr->when.outcome && strcmp(dr->when.outcome, "ok");
+    bool failed = rst_event_failed(&dr->when);
     bool unattended = dr->attended == RST_NO;
     if (failed && dr->runbook)
         snprintf(buf, n,
@@ -105,14 +105,13 @@ static void dataset_print(const rst_dataset *d, const char *lang)
     const rst_drill *dr = &d->last_drill, *att = &d->last_attended;
     if (att->when.time)
         printf(_("  last attended drill %s (%s%s%s)\n"), local(att->when.time, a, sizeof(a)),
-               att->when.outcome && !strcmp(att->when.outcome, "ok") ? _("succeeded") : _("FAILED"),
+               rst_event_ok(&att->when) ? _("succeeded") : _("FAILED"),
                att->attested_by ? _(", attended by ") : "",
                att->attested_by ? att->attested_by : "");
     else if (dr->attended == RST_NO)
         printf("%s", _("  no drill attended by a person yet: rehearse with the staff who would "
                        "restore (`bkp drill RUNBOOK` at a terminal)\n"));
-    if (dr->when.time && dr->when.outcome && !strcmp(dr->when.outcome, "ok") &&
-        rst_drill_missed_offline(dr))
+    if (dr->when.time && rst_event_ok(&dr->when) && rst_drill_missed_offline(dr))
         printf("%s", _("  the last drill read the server itself: the off-line disk was not "
                        "connected — connect it for the next one\n"));
     /* In the language asked for (--lang), else the reader's. */

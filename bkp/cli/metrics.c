@@ -90,11 +90,9 @@ static void status_metrics(cli *c, bkp_buf *m)
             (long long)all[i].last_drill.when.time);
     family(m, "bkp_last_drill_failed",
            "1 when a runbook's last drill of the data set failed, 0 when none did or none ran.");
-    for (size_t i = 0; i < st.ndatasets; i++) {
-        const rst_event *w = &all[i].last_drill.when;
+    for (size_t i = 0; i < st.ndatasets; i++)
         ADD("bkp_last_drill_failed{dataset=\"%s\"} %d\n", all[i].name,
-            w->time && w->outcome && strcmp(w->outcome, "ok") ? 1 : 0);
-    }
+            rst_event_failed(&all[i].last_drill.when) ? 1 : 0);
     family(m, "bkp_newest_generation_suspicious",
            "1 when the data set's newest generation is marked suspicious and not cleared.");
     for (size_t i = 0; i < st.ndatasets; i++)

@@ -248,55 +248,57 @@ int ops_alerts_tell(bkp_repo *r, const pol_policy *policy, ops_alerts *a, time_t
     }
     /* Each event to the command, as it is (a program reads one event at a
      * time); all of them in one mail (people read one a run). */
-    bkp_notify_event *told_v = calloc(nev ? nev : 1, sizeof(*told_v));
-    json_t **js = calloc(nev ? nev : 1, sizeof(*js));
-    int *cmd_rc = calloc(nev ? nev : 1, sizeof(*cmd_rc));
-    bool mem = told_v && js && cmd_rc;
+    struct told {
+        bkp_notify_event e;
+        json_t *j;      /* the event, for the command and the audit record */
+        int command_rc; /* how the command took it */
+    } *v = calloc(nev ? nev : 1, sizeof(*v));
+    bkp_notify_event *mail_v = calloc(nev ? nev : 1, sizeof(*mail_v)); /* the mail's copies */
+    bool mem = v && mail_v;
     int first = mem ? 0 : -ENOMEM;
     for (size_t i = 0; mem && i < nev; i++) {
         const pol_event *pe = &events[i];
         /* Where it happened, for whoever reads it on another machine. */
-        bkp_notify_event *e = &told_v[i];
-        *e = (bkp_notify_event){.kind = pol_event_kind_name(pe->kind),
-                                .key = pe->key,
-                                .state = pe->state,
-                                .previous = pe->previous,
-                                .cause = pe->cause,
-                                .since = pe->since,
-                                .summary = pe->summary,
-                                .summary_ja = pe->summary_ja,
-                                .severity = pe->severity,
-                                .host = host,
-                                .repository = bkp_repo_path(r),
-                                .facility = policy ? policy->facility : NULL};
-        js[i] = event_json(e);
-        e->json = js[i] ? json_dumps(js[i], JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-        cmd_rc[i] = bkp_notify_command(&t, e);
+        v[i].e = (bkp_notify_event){.kind = pol_event_kind_name(pe->kind),
+                                    .key = pe->key,
+                                    .state = pe->state,
+                                    .previous = pe->previous,
+                                    .cause = pe->cause,
+                                    .since = pe->since,
+                                    .summary = pe->summary,
+                                    .summary_ja = pe->summary_ja,
+                                    .severity = pe->severity,
+                                    .host = host,
+                                    .repository = bkp_repo_path(r),
+                                    .facility = policy ? policy->facility : NULL};
+        v[i].j = event_json(&v[i].e);
+        v[i].e.json = v[i].j ? json_dumps(v[i].j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+        v[i].command_rc = bkp_notify_command(&t, &v[i].e);
+        mail_v[i] = v[i].e;
     }
-    int mail_rc = mem ? bkp_notify_mail_send(&t, told_v, nev) : -ENOMEM;
+    int mail_rc = mem ? bkp_notify_mail_send(&t, mail_v, nev) : -ENOMEM;
     for (size_t i = 0; mem && i < nev; i++) {
         const pol_event *pe = &events[i];
         /* Each event as its own command and the one mail took it. */
-        int rc = cmd_rc[i] ? cmd_rc[i] : mail_rc;
+        int rc = v[i].command_rc ? v[i].command_rc : mail_rc;
         if (rc && pe->key) /* not told: as it was, told again next time */
             (void)pol_notify_state_undo(&state, &before, pe->key);
-        json_object_set_new(js[i], "delivered", json_boolean(!rc && (t.command || t.mail_to)));
+        json_object_set_new(v[i].j, "delivered", json_boolean(!rc && (t.command || t.mail_to)));
         bkp_audit_rec rec = {.op = "notify",
                              .failed = rc != 0,
-                             .figures = js[i],
+                             .figures = v[i].j,
                              .error = rc ? bkp_strerror_en(rc) : NULL};
         (void)audit(ctx, &rec);
         first = first ? first : rc;
-        free((char *)told_v[i].json);
-        json_decref(js[i]);
+        free((char *)v[i].e.json);
+        json_decref(v[i].j);
     }
     if (!mem) /* without memory: nothing told, all told again next time */
         for (size_t i = 0; i < nev; i++)
             if (events[i].key)
                 (void)pol_notify_state_undo(&state, &before, events[i].key);
-    free(told_v);
-    free(js);
-    free(cmd_rc);
+    free(v);
+    free(mail_v);
     char *text = pol_notify_state_text(&state);
     int rc = !text
                  ? -ENOMEM

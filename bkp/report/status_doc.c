@@ -16,6 +16,16 @@ double rst_storage_ratio(const rst_storage *s)
     return s->newest ? (double)s->stored / (double)s->newest : 0;
 }
 
+bool rst_event_ok(const rst_event *e)
+{
+    return e->outcome && !strcmp(e->outcome, "ok");
+}
+
+bool rst_event_failed(const rst_event *e)
+{
+    return e->time && e->outcome && strcmp(e->outcome, "ok");
+}
+
 bool rst_drill_missed_offline(const rst_drill *d)
 {
     return d->read_from && !strcmp(d->read_from, "no_offline");

@@ -80,6 +80,12 @@ typedef struct rst_event {
     char *outcome; /* NULL: not said */
 } rst_event;
 
+/* Whether event `e` ended well: its outcome "ok". */
+bool rst_event_ok(const rst_event *e);
+/* Whether event `e` happened and did not end well: a time, and an outcome
+ * said that is not "ok". */
+bool rst_event_failed(const rst_event *e);
+
 /* The most seconds a drill's time or target may be (about 31 years). */
 #define RST_SECONDS_MAX 1000000000
 

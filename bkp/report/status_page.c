@@ -769,7 +769,7 @@ static void drill_row(FILE *f, const rst_dataset *d)
     double secs = dr->seconds > 0 ? dr->seconds : 0;
     int64_t target = dr->rto_target > 0 ? dr->rto_target : 0;
     char when[64], took[32], goal[32];
-    bool ok = dr->when.outcome && !strcmp(dr->when.outcome, "ok");
+    bool ok = rst_event_ok(&dr->when);
     open_tag(f, "tr class=\"drill\"", "data-dataset", d->name);
     fputs("<td>", f);
     rb_html_escape(f, d->name);
