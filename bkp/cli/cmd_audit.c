@@ -15,6 +15,7 @@
 #include "bkp/io/clock.h"
 #include "bkp/io/json.h"
 #include "bkp/io/text.h"
+#include "bkp/media/bucket.h"
 #include "bkp/media/copy.h"
 #include "bkp/io/durable.h"
 #include "bkp/store/generation.h"
@@ -693,6 +694,119 @@ static int audit_check(cli *c)
     return rc < 0 ? EXIT_FAILED : ok ? EXIT_OK : EXIT_FAILED;
 }
 
+/* The copy of the log on medium `m`, checked under `pk`, into `log`: a
+ * bucket's by its rule (bkp_bucket_fetch_audit: every version it keeps
+ * weighed), `*a` saying what was found; a disk's as its last rotation left
+ * it. An exit code. */
+static int medium_log(cli *c, const cli_medium *m, const uint8_t *pk, bkp_buf *log,
+                      bkp_bucket_audit *a, bool *bucket)
+{
+    *bucket = !pol_type_at_path(m->kind);
+    if (*bucket) {
+        bkp_s3 *s = NULL;
+        int ex = cli_object_open(c, m, &s);
+        int rc = ex ? 0 : bkp_bucket_fetch_audit(s, pk, log, a);
+        bkp_s3_close(s);
+        if (rc == -ENOENT)
+            bkp_error(_("the bucket of %s holds no copy of the audit log: no rotation to it has "
+                        "finished, or it is not the bucket the policy names"),
+                      m->name);
+        if (!ex && !rc)
+            bkp_bucket_audit_say(a);
+        return ex ? ex : rc ? EXIT_FAILED : EXIT_OK;
+    }
+    if (pol_type_write_once(m->kind)) {
+        bkp_error(_("%s is an archive medium: each archive holds the log's copy of its day "
+                    "(FORMAT.md §9b); read it with `bkp restore --from` or tar"),
+                  m->name);
+        return EXIT_USAGE;
+    }
+    char *repo = cli_medium_repo(m), *path = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
+    bkp_audit_check chk = {0};
+    int rc = path ? bkp_audit_read(path, log) : -ENOMEM;
+    if (rc == -ENOENT)
+        bkp_error(_("%s holds no copy of the audit log at %s: is the disk mounted there, and was "
+                    "it rotated to?"),
+                  m->name, path);
+    else if (!rc && (rc = bkp_audit_verify_bytes(path, log, pk, NULL, &chk)) >= 0 && chk.bad)
+        bkp_error(_("audit log %s: %s"), path, chk.problem_local);
+    else if (rc < 0 && rc != -ENOMEM && rc != -EFBIG)
+        bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));
+    int ex = rc < 0 || chk.bad ? EXIT_FAILED : EXIT_OK;
+    a->records = ex ? 0 : chk.records;
+    free(repo);
+    free(path);
+    return ex;
+}
+
+/* fetch MEDIUM -o FILE: the copy of the primary's log a medium holds,
+ * checked, into FILE, where `audit show` and `audit verify --journal` read
+ * it on any machine: the bad day's, with a bucket the one copy left, or the
+ * inspector's. Tampering found (a rollback, a forged or hidden version) is
+ * said and exits 1, the file holding the longest copy that checks. */
+static int audit_fetch(cli *c)
+{
+    if (c->nargs < 2 || !c->output) {
+        bkp_error(_("give the medium and the file to write: `bkp audit fetch cloud -o "
+                    "old-log.jsonl`"));
+        return EXIT_USAGE;
+    }
+    const uint8_t *pk = c->ro ? bkp_repo_sign_pk(c->ro) : c->pinned_pk;
+    cli_medium m;
+    bkp_buf log;
+    bkp_bucket_audit a = {0};
+    bool bucket = false;
+    bkp_buf_init(&log);
+    int ex = cli_medium_find(c, c->args[1], &m);
+    if (!ex)
+        ex = medium_log(c, &m, pk, &log, &a, &bucket);
+    int rc = ex ? 0 : bkp_durable_write_path(c->output, log.data, log.len, BKP_DURABLE_NOREPLACE);
+    bkp_buf_free(&log);
+    if (rc == -EEXIST)
+        bkp_error(_("%s exists: give another file, or remove it first"), c->output);
+    else if (rc)
+        bkp_error(_("cannot write %s: %s"), c->output, bkp_strerror(rc));
+    ex = ex ? ex : rc == -EEXIST || rc == -EISDIR ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    bool tampered = a.hidden || a.failed || a.state == BKP_BUCKET_AUDIT_ROLLED_BACK ||
+                    a.state == BKP_BUCKET_AUDIT_FORGED;
+    char fp[BKP_FINGERPRINT_LEN], when[64];
+    bkp_pubkey_fingerprint(pk, fp);
+    bkp_local_time(when, sizeof(when), a.written, "?");
+    static const char *const states[] = {"current", "rolled_back", "forged", "other_longer"};
+    if (!ex && c->json) {
+        json_t *out = json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", !tampered, "medium", m.name,
+                                "file", c->output, "records", (json_int_t)a.records, "key", fp);
+        if (out && bucket)
+            json_object_update_new(out,
+                                   json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I}", "version",
+                                             a.version, "written", (json_int_t)a.written, "current",
+                                             a.current, "state", states[a.state], "hidden",
+                                             a.hidden, "versions", (json_int_t)a.versions, "tried",
+                                             (json_int_t)a.tried, "failed", (json_int_t)a.failed));
+        cli_print_json(out);
+    } else if (!ex && bucket) {
+        printf(_("the copy of the audit log in the bucket of %s: version %s, written %s, %llu "
+                 "record(s), chain and signatures by the key %s intact (of %zu version(s) kept "
+                 "there, %zu checked); written to %s\n"),
+               m.name, a.version, when, (unsigned long long)a.records, fp, a.versions, a.tried,
+               c->output);
+    } else if (!ex) {
+        printf(_("the copy of the audit log on %s (as its last rotation left it): %llu "
+                 "record(s), chain and signatures by the key %s intact; written to %s\n"),
+               m.name, (unsigned long long)a.records, fp, c->output);
+    }
+    if (!ex && !c->json)
+        printf(_("Read it: bkp audit show --journal %s\n"
+                 "Check it on any machine: bkp audit verify --journal %s --public-key \"%s\"\n"),
+               c->output, c->output, fp);
+    if (!ex && tampered && !c->json)
+        bkp_error(_("the bucket was tampered with (said above): %s holds the longest copy of the "
+                    "log that checks; keep it with the incident report"),
+                  c->output);
+    cli_medium_clear(&m);
+    return ex ? ex : tampered ? EXIT_FAILED : EXIT_OK;
+}
+
 /* What bkp_audit_restart found (the record keeps the English word), for a
  * person. */
 static const char *found_shown(const char *kind)
@@ -739,13 +853,13 @@ static int audit_restart(cli *c)
 int cmd_audit(cli *c)
 {
     if (c->public_key && strcmp(c->args[0], "verify") && strcmp(c->args[0], "show") &&
-        strcmp(c->args[0], "check")) {
+        strcmp(c->args[0], "check") && strcmp(c->args[0], "fetch")) {
         bkp_error(_("--public-key belongs to `bkp audit verify` (and `bkp verify`): audit %s needs "
                     "the key"),
                   c->args[0]);
         return EXIT_USAGE;
     }
-    if (c->output && strcmp(c->args[0], "report")) {
+    if (c->output && strcmp(c->args[0], "report") && strcmp(c->args[0], "fetch")) {
         bkp_error(_("-o belongs to `bkp audit report -o FILE`: audit %s prints on the terminal"),
                   c->args[0]);
         return EXIT_USAGE;
@@ -758,11 +872,13 @@ int cmd_audit(cli *c)
         return audit_show(c);
     if (!strcmp(c->args[0], "restart"))
         return audit_restart(c);
+    if (!strcmp(c->args[0], "fetch"))
+        return audit_fetch(c);
     if (!strcmp(c->args[0], "check"))
         return audit_check(c);
     bkp_error(_("unknown audit command '%s'; use `bkp audit verify [--against FILE]`, `bkp audit "
-                "show [SEQ] [--since DATE] [--dataset NAME] [--json]`, `bkp audit check REPORT` or "
-                "`bkp audit restart REASON`"),
+                "show [SEQ] [--since DATE] [--dataset NAME] [--json]`, `bkp audit check REPORT`, "
+                "`bkp audit fetch MEDIUM -o FILE` or `bkp audit restart REASON`"),
               c->args[0]);
     return EXIT_USAGE;
 }

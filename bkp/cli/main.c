@@ -120,14 +120,17 @@ static bool audit_refuses_copy(const cli *c, const char *repo)
  * report against it. */
 static bool audit_alone(const cli *c)
 {
-    return c->journal &&
-           (arg_is(c, (const char *const[]){"show", NULL}) ||
-            (c->public_key && arg_is(c, (const char *const[]){"verify", "check", NULL})));
+    bool fetch = arg_is(c, (const char *const[]){"fetch", NULL});
+    return (c->journal &&
+            (arg_is(c, (const char *const[]){"show", NULL}) ||
+             (c->public_key && arg_is(c, (const char *const[]){"verify", "check", NULL})))) ||
+           (fetch && c->public_key);
 }
 
 static bool audit_alone_checks(const cli *c)
 {
-    return c->journal && arg_is(c, (const char *const[]){"verify", "check", NULL});
+    return (c->journal && arg_is(c, (const char *const[]){"verify", "check", NULL})) ||
+           arg_is(c, (const char *const[]){"fetch", NULL});
 }
 
 /* The agent opens no repository, reads no key and no policy: it is a
@@ -302,11 +305,12 @@ static const command commands[] = {
      .options = "repo json against journal since dataset from to format lang output",
      .min_args = 1,
      .max_args = 2,
-     .usage = "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
-              "--journal FILE | audit show [SEQ] [--journal FILE] [--since DATE] [--dataset NAME] | "
-              "audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
-              "audit check REPORT [--journal FILE --public-key KEY] [--json] | audit restart "
-              "REASON",
+     .usage =
+         "audit verify [--against FILE|MEDIUM] [--public-key HEX|FILE] | audit verify "
+         "--journal FILE | audit show [SEQ] [--journal FILE] [--since DATE] [--dataset NAME] | "
+         "audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
+         "audit check REPORT [--journal FILE --public-key KEY] [--json] | audit fetch MEDIUM "
+         "-o FILE [--public-key KEY] | audit restart REASON",
      .summary =
          N_("check the signed audit log, show it, or write the evidence report for checklist "
             "item 3-②"),
@@ -571,7 +575,9 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         bkp_error(_("no repository is here to check %s with: give the repository's public key, "
                     "--public-key \"FINGERPRINT\" (the fingerprint on the key sheet or the "
                     "printed procedure), or run it where the repository is (--repo DIR)"),
-                  c->journal);
+                  c->journal     ? c->journal
+                  : c->nargs > 1 ? c->args[1]
+                                 : "");
         return EXIT_USAGE;
     }
     if ((c->from || c->key_fingerprint) && cmd->from && (needs & NEED_REPO_WRITE)) {

@@ -644,9 +644,16 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     char *repo = bkp_path_join(tmp, "repo");
     char *audit = repo ? bkp_path_join(repo, BKP_AUDIT_COPY) : NULL;
     bkp_bucket_trust t = {.like = src};
+    bkp_bucket_fetch fm = {0};
     int rc = audit ? bkp_bucket_trust_find(s, NULL, &t) : -ENOMEM;
     if (!rc)
-        rc = bkp_bucket_fetch_meta(s, tmp, &t, NULL);
+        rc = bkp_bucket_fetch_meta(s, tmp, &t, &fm);
+    /* The audit copy taken is not the current version (a rollback or a
+     * forged one in front): it goes back in front even when unchanged. */
+    bool audit_front = false;
+    for (size_t i = 0; i < fm.nhidden; i++)
+        audit_front |= !strcmp(fm.hidden[i], BKP_AUDIT_COPY);
+    bkp_bucket_fetch_clear(&fm);
     bkp_buf_init(&before);
     bkp_buf_init(&after);
     /* Before any record: the config and key file as the primary has them (a
@@ -690,7 +697,8 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
         rc = bkp_copy_audit(src, dst);
     if (!rc)
         rc = read_or_empty(audit, &after, bkp_copy_member_max(BKP_AUDIT_COPY));
-    if (!rc && (before.len != after.len || memcmp(before.data, after.data, after.len)))
+    if (!rc &&
+        (audit_front || before.len != after.len || memcmp(before.data, after.data, after.len)))
         rc = bkp_s3_put(s, BKP_BUCKET_REPO BKP_AUDIT_COPY, -1, after.data, after.len, mode, floor,
                         NULL);
     bkp_buf_free(&before);

@@ -158,7 +158,8 @@ int bkp_bucket_probe_lock(bkp_s3 *s, bkp_s3_lock mode, bkp_bucket_probe *out)
  *     signed and that takes it. Only when no label is signed (an earlier bkp
  *     labelled the bucket) do the configs name the key, the same way.
  *  2. every small object: the newest of its newest BKP_BUCKET_TRIES versions
- *     that verifies under that key (bkp_bucket_verifies), and nothing else.
+ *     that verifies under that key (bkp_bucket_verifies), and nothing else;
+ *     the audit log's copy by its own rule (bkp_bucket_fetch_audit).
  * Packs are believed by their content (bkp_bucket_fetch_packs).
  */
 #define BKP_BUCKET_TRIES 8
@@ -199,7 +200,7 @@ int bkp_bucket_trust_find(bkp_s3 *s, const char *medium, bkp_bucket_trust *t)
  * config naming the key under the keys' MAC (format 3 and later); the key
  * file signed by it (the one that took the passphrase); a record signed by
  * it, of its kind, for the data set and sequence it is named for; the audit
- * copy always (its chain is checked where it is read). */
+ * copy always (bkp_bucket_fetch_audit checks its chain). */
 bool bkp_bucket_verifies(const bkp_bucket_trust *t, const char *rel, const uint8_t *b, size_t len);
 void bkp_bucket_trust_clear(bkp_bucket_trust *t);
 
@@ -213,6 +214,48 @@ void bkp_bucket_trust_clear(bkp_bucket_trust *t);
 typedef struct bkp_bucket_fetch bkp_bucket_fetch; /* below */
 int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
                           bkp_bucket_fetch *f) __attribute__((warn_unused_result));
+
+/* The bucket's copy of the primary's audit log (BKP_AUDIT_COPY), by one
+ * rule. Every rotation writes it anew, so the bucket holds one version a
+ * rotation, each the start of the next; anyone holding the credentials may
+ * put a version in front (one of ours, older: a rollback; or one of their
+ * own), never take ours away. So: the current version when its chain and
+ * signatures check under `pk` and no longer version that checks continues
+ * it; else the longest that checks. The versions longer than the current
+ * one (every one, when it does not check) are tried longest first, at most
+ * BKP_BUCKET_TRIES, each fetched whole under its cap and checked as the
+ * bytes it is. 0 with the bytes taken in `log` (malloc'd) and what was
+ * found in `out`; -ENOENT (not logged) when the bucket holds no version;
+ * -EBADMSG (logged) when none tried checks; else an S3 error. Each version
+ * passed over is said; what the current one was, bkp_bucket_audit_say. */
+typedef enum bkp_bucket_audit_state {
+    BKP_BUCKET_AUDIT_CURRENT,      /* the current version is the one taken */
+    BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and is the start of the longer one taken */
+    BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the longest that does is taken */
+    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; a longer one (`other`) checks and it does not
+                                      continue it: a restart of the log, or two histories */
+} bkp_bucket_audit_state;
+typedef struct bkp_bucket_audit {
+    bkp_bucket_audit_state state;
+    char version[BKP_S3_VERSION_MAX + 1]; /* the version taken */
+    time_t written;                       /* its Last-Modified */
+    uint64_t records;                     /* its records */
+    char current[BKP_S3_VERSION_MAX + 1]; /* the current version (behind any delete marker) */
+    time_t current_written;
+    uint64_t current_records;           /* 0 when it does not check */
+    bool hidden;                        /* a delete marker is in front of the current version */
+    char other[BKP_S3_VERSION_MAX + 1]; /* OTHER_LONGER: the longer version */
+    time_t other_written;
+    uint64_t other_records;
+    size_t versions;      /* versions listed (not delete markers) */
+    size_t tried, failed; /* fetched and checked; of which did not check */
+} bkp_bucket_audit;
+int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bucket_audit *out)
+    __attribute__((warn_unused_result));
+/* Warn of what `a` found in front of the version taken: a delete marker, a
+ * rollback, a forged current version, another history. Nothing when the
+ * current version was taken as it is. */
+void bkp_bucket_audit_say(const bkp_bucket_audit *a);
 
 /* What fetching the packs found. */
 struct bkp_bucket_fetch {

@@ -45,9 +45,9 @@ typedef struct bounded {
 
 /* Keep at most BKP_BUCKET_TRIES versions of each key, and of the delete
  * markers only one in front (it says the object was hidden): the readers
- * try no more, and a server may list any number. Those left out are said
- * (someone added them) but of the audit log's copy, which every rotation
- * writes anew: its older versions are bkp's own history. */
+ * try no more, and a server may list any number. Those left out are said:
+ * someone added them. (The audit log's copy, which every rotation writes
+ * anew, is read by a rule of its own: bucket_audit.c.) */
 static int take_bounded(const bkp_s3_object *o, void *ctx)
 {
     bounded *b = ctx;
@@ -64,7 +64,7 @@ static int take_bounded(const bkp_s3_object *o, void *ctx)
     if (o->delete_marker && same)
         return 0;
     if (!o->delete_marker && ++b->of_key > BKP_BUCKET_TRIES) {
-        b->dropped += strcmp(o->key, BKP_BUCKET_REPO BKP_AUDIT_COPY) != 0;
+        b->dropped++;
         return 0;
     }
     return bucket_take_any_version(o, vs);
@@ -209,12 +209,41 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     return rc;
 }
 
+/* The audit log's copy, by its own rule (bkp_bucket_fetch_audit): left
+ * out, and counted as hidden, when no version checks. */
+static int fetch_audit(bkp_s3 *s, const char *repo, const bkp_bucket_trust *t, bkp_bucket_fetch *f)
+{
+    bkp_buf log;
+    bkp_bucket_audit a;
+    char *dir = bkp_path_join(repo, "audit");
+    int rc = dir ? bkp_bucket_fetch_audit(s, t->pk, &log, &a) : -ENOMEM;
+    if (rc == -ENOENT) {
+        rc = 0; /* no rotation left one yet */
+    } else if (rc == -EBADMSG) {
+        rc = note_hidden(f, BKP_AUDIT_COPY);
+    } else if (!rc) {
+        bkp_bucket_audit_say(&a);
+        if (a.hidden || a.state == BKP_BUCKET_AUDIT_ROLLED_BACK ||
+            a.state == BKP_BUCKET_AUDIT_FORGED)
+            rc = note_hidden(f, BKP_AUDIT_COPY);
+        if (!rc)
+            rc = bkp_mkdir_p(dir, 0700);
+        if (!rc)
+            rc = bkp_durable_write(dir, strrchr(BKP_AUDIT_COPY, '/') + 1, log.data, log.len,
+                                   BKP_DURABLE_PRIVATE);
+        if (rc && rc != -ENOMEM)
+            bkp_error(_("cannot write the audit log's copy into %s: %s"), dir, bkp_strerror(rc));
+        bkp_buf_free(&log);
+    }
+    free(dir);
+    return rc;
+}
+
 int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
                           bkp_bucket_fetch *f)
 {
     static const char *const prefixes[] = {LABEL_KEY, BKP_BUCKET_REPO "config",
-                                           BKP_BUCKET_REPO "keys/", GENS_PREFIX,
-                                           BKP_BUCKET_REPO "audit/"};
+                                           BKP_BUCKET_REPO "keys/", GENS_PREFIX};
     int rc = 0;
     for (size_t p = 0; !rc && p < sizeof(prefixes) / sizeof(*prefixes); p++) {
         bucket_versions vs;
@@ -230,6 +259,8 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
     char *repo = rc ? NULL : bkp_path_join(dir, "repo");
     if (!rc)
         rc = repo ? bkp_repo_make_folders(repo) : -ENOMEM;
+    if (!rc)
+        rc = fetch_audit(s, repo, t, f);
     free(repo);
     return rc;
 }

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# 101-bucket-audit-rollback — every rotation writes the audit log's copy in
+# the bucket anew, one version a rotation. Whoever holds the credentials
+# cannot remove those versions, but may put one in front: an older genuine
+# one (a rollback that hides the last rotations' records), or one of their
+# own. `bkp audit fetch` must take the longest copy that checks, say what
+# was put in front and exit 1; a restore's fetch must say it too; the next
+# rotation puts the log back in front. On the bad day, with nothing but
+# the bucket, the policy and the key written down, the same. Skipped
+# without Ceph.
+. "$(dirname "$0")/../e2e/lib.sh"
+
+start_bucket hosp-bkp
+
+DATA=$WORK/data
+mkdir -p "$DATA/emr"
+for i in $(seq 1 10); do echo "note $i" >"$DATA/emr/n$i.txt"; done
+bucket_repo
+for round in 1 2 3; do
+    echo "visit $round" >>"$DATA/emr/n1.txt"
+    ok "$BKP" backup emr
+    ok "$BKP" rotate cloud
+done
+FP=$("$BKP" key fingerprint | sed -n '3,4p' | tr -d ' \n')
+KEY=repo/audit/primary.jsonl
+
+# The versions of the copy, newest first.
+versions() {
+    s3 "/hosp-bkp?prefix=repo%2Faudit%2F&versions=" -o "$WORK/v.xml" || fail "listing versions"
+    python3 - "$WORK/v.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "http://s3.amazonaws.com/doc/2006-03-01/"}
+for v in ET.parse(sys.argv[1]).getroot().findall("s:Version", ns):
+    if v.find("s:Key", ns).text == "repo/audit/primary.jsonl":
+        print(v.find("s:VersionId", ns).text)
+PY
+}
+versions >"$WORK/vids"
+[ "$(wc -l <"$WORK/vids")" -ge 3 ] || fail "fewer than three versions of the audit copy"
+s3 "/hosp-bkp/$KEY" -o "$WORK/newest.jsonl" || fail "fetching the current copy"
+s3 "/hosp-bkp/$KEY?versionId=$(tail -n 1 "$WORK/vids")" -o "$WORK/oldest.jsonl" ||
+    fail "fetching the oldest copy"
+[ "$(wc -l <"$WORK/oldest.jsonl")" -lt "$(wc -l <"$WORK/newest.jsonl")" ] ||
+    fail "the oldest copy is not shorter"
+
+# 0. Untouched: the current copy, exit 0.
+check_exit 0 "$BKP" audit fetch cloud -o "$WORK/clean.jsonl" || true
+cmp -s "$WORK/clean.jsonl" "$WORK/newest.jsonl" || flunk "the clean fetch is not the current copy"
+output_has "bkp audit verify --journal $WORK/clean.jsonl --public-key"
+check_exit 2 "$BKP" audit fetch cloud -o "$WORK/clean.jsonl" || true
+output_has "exists"
+cmp -s "$WORK/clean.jsonl" "$WORK/newest.jsonl" || flunk "an existing file was overwritten"
+
+# 1. A rollback: the oldest genuine copy put in front.
+s3_put "hosp-bkp/$KEY" "$WORK/oldest.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/rb.jsonl" || true
+output_has "rollback"
+cmp -s "$WORK/rb.jsonl" "$WORK/newest.jsonl" || flunk "the rollback was taken, not the longest copy"
+
+# 2. The bad day: no primary, no policy where bkp looks, the key from paper.
+mv "$REPO" "$WORK/repo.gone"
+mkdir -p "$WORK/home" "$WORK/tmp"
+bad_day() {
+    env -i PATH="$PATH" HOME="$WORK/home" TMPDIR="$WORK/tmp" BKP_S3_BACKOFF_MS=50 "$BKP" "$@"
+}
+check_exit 1 bad_day audit fetch cloud -o "$WORK/day.jsonl" --policy "$WORK/policy.yaml" \
+    --public-key "$FP" || true
+output_has "rollback"
+cmp -s "$WORK/day.jsonl" "$WORK/newest.jsonl" || flunk "the bad day took the rollback"
+check_exit 0 bad_day audit verify --journal "$WORK/day.jsonl" --public-key "$FP" || true
+check_exit 0 bad_day audit show --journal "$WORK/day.jsonl" || true
+output_has "rotate"
+# Another key: nothing of the bucket checks under it, and nothing is written.
+OTHER_FP=$(printf '%s' "$FP" | tr '0-9a-f' '1-9a-f0')
+check_exit 1 bad_day audit fetch cloud -o "$WORK/other.jsonl" --policy "$WORK/policy.yaml" \
+    --public-key "$OTHER_FP" || true
+output_has "none of the"
+[ ! -e "$WORK/other.jsonl" ] || flunk "a log that does not check was written"
+
+# 3. A restore's fetch says it too (and still restores).
+export TMPDIR=$WORK/tmp
+check_exit 0 "$BKP" restore emr:latest "$WORK/out" --from cloud || true
+output_has "rollback"
+same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored beside a rolled-back audit copy"
+unset TMPDIR
+mv "$WORK/repo.gone" "$REPO"
+
+# 4. The next rotation puts the log back in front.
+ok "$BKP" rotate cloud
+check_exit 0 "$BKP" audit fetch cloud -o "$WORK/after.jsonl" || true
+# (the copy as the rotation found the log: its own record comes after)
+[ "$(wc -l <"$WORK/after.jsonl")" -gt "$(wc -l <"$WORK/newest.jsonl")" ] &&
+    cmp -s "$WORK/after.jsonl" <(head -c "$(stat -c %s "$WORK/after.jsonl")" "$REPO/audit/log.jsonl") ||
+    flunk "after the rotation the bucket's current copy is not the log"
+
+# 5. A forged copy in front, longer than any: passed over, said, exit 1.
+{ cat "$WORK/after.jsonl"; echo '{"seq":999,"op":"backup"}'; } >"$WORK/forged.jsonl"
+s3_put "hosp-bkp/$KEY" "$WORK/forged.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/f.jsonl" || true
+output_has "does not check"
+cmp -s "$WORK/f.jsonl" "$WORK/after.jsonl" || flunk "the forged copy was taken"
+
+# 6. A delete marker in front: the copy behind it is read, and the marker said.
+ok "$BKP" rotate cloud
+code=$(s3 "/hosp-bkp/$KEY" -X DELETE -o /dev/null -w '%{http_code}' || true)
+[ "$code" = 204 ] || fail "hiding the audit copy: HTTP $code"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/h.jsonl" || true
+output_has "delete marker"
+[ "$(wc -l <"$WORK/h.jsonl")" -gt "$(wc -l <"$WORK/after.jsonl")" ] ||
+    flunk "the copy behind the delete marker was not taken"
+
+finish
