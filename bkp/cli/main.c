@@ -590,6 +590,24 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         if (!cli_policy(c))
             return EXIT_USAGE; /* logged with file:line, or the chmod to run */
     }
+    /* The same where a policy names a repository that is gone (the bad
+     * day's machine, with the policy kept with the papers). */
+    if (cmd->alone_checks && cmd->alone_checks(c) && !c->public_key) {
+        const char *repo = cli_repo_path(c);
+        if (!repo)
+            return EXIT_USAGE; /* said */
+        if (access(repo, F_OK) != 0) {
+            bkp_error(
+                _("there is no repository at %s to check %s with: give the repository's "
+                  "public key, --public-key \"FINGERPRINT\" (the fingerprint on the key sheet "
+                  "or the printed procedure)"),
+                repo,
+                c->journal     ? c->journal
+                : c->nargs > 1 ? c->args[1]
+                               : "");
+            return EXIT_USAGE;
+        }
+    }
     /* A backup disk's copy named with --repo: only read. What writes, or
      * judges the server's repository, is refused before any key is asked
      * for, with what to do with the disk instead. */

@@ -70,6 +70,10 @@ cmp -s "$WORK/day.jsonl" "$WORK/newest.jsonl" || flunk "the bad day took the rol
 check_exit 0 bad_day audit verify --journal "$WORK/day.jsonl" --public-key "$FP" || true
 check_exit 0 bad_day audit show --journal "$WORK/day.jsonl" || true
 output_has "rotate"
+# Without the key written down, nothing here checks it: the person is told what to give.
+check_exit 2 bad_day audit fetch cloud -o "$WORK/nokey.jsonl" --policy "$WORK/policy.yaml" || true
+output_has '--public-key "FINGERPRINT"'
+[ ! -e "$WORK/nokey.jsonl" ] || flunk "a log was written without a key to check it"
 # Another key: nothing of the bucket checks under it, and nothing is written.
 OTHER_FP=$(printf '%s' "$FP" | tr '0-9a-f' '1-9a-f0')
 check_exit 1 bad_day audit fetch cloud -o "$WORK/other.jsonl" --policy "$WORK/policy.yaml" \
