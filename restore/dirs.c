@@ -55,7 +55,7 @@ rst_dirs *rst_dirs_new(int root, struct archive *a, int flags)
 bool rst_dirs_takes(const rst_dirs *d, const bkp_item *it, const char *path)
 {
     return rst_plain_dir_fits(it, d->flags) && strlen(path) < PATH_MAX - 256 &&
-           rst_folder_plain_path(path);
+           (rst_folder_plain_path(path) || !strcmp(path, "."));
 }
 
 static void close_top(rst_dirs *d)
@@ -94,6 +94,19 @@ static int remember(late_dir **v, size_t *n, size_t *cap, struct archive *a, int
 
 int rst_dirs_make(rst_dirs *d, const bkp_item *it, const char *path)
 {
+    /* The target itself (a stored folder restored into it): nothing to
+     * make; finished last, after everything written in it. */
+    if (!strcmp(path, ".")) {
+        struct stat st;
+        int rc = fstat(d->root, &st) < 0
+                     ? -errno
+                     : remember(&d->made, &d->nmade, &d->capmade, d->a, d->flags, it, path);
+        if (!rc) {
+            d->made[d->nmade - 1].dev = st.st_dev;
+            d->made[d->nmade - 1].ino = st.st_ino;
+        }
+        return rc;
+    }
     const char *slash = strrchr(path, '/');
     size_t plen = slash ? (size_t)(slash - path) : 0;
     int parent = d->root, fd, rc = 0;

@@ -59,12 +59,14 @@ typedef struct rst_dirs rst_dirs;
 rst_dirs *rst_dirs_new(int root, struct archive *a, int flags);
 
 /* Is `it` a folder this module makes (a plain folder, a plain relative
- * `path` short enough for a single lookup)? */
+ * `path` short enough for a single lookup, or "." — the target itself,
+ * when a stored folder is restored into it)? */
 bool rst_dirs_takes(const rst_dirs *d, const bkp_item *it, const char *path);
 
 /* Make the folder `it` at `path` (rst_dirs_takes said yes) and remember
- * its metadata for rst_dirs_finish. 0, or the negative errno of the
- * folder that could not be made (the caller says so). */
+ * its metadata for rst_dirs_finish ("." only remembered: the target is
+ * there, and is finished after everything in it). 0, or the negative errno
+ * of the folder that could not be made (the caller says so). */
 int rst_dirs_make(rst_dirs *d, const bkp_item *it, const char *path)
     __attribute__((warn_unused_result));
 

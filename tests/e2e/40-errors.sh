@@ -17,6 +17,7 @@ echo "nobody may read this" >"$D/dir/secret"
 chmod 000 "$D/dir/secret"
 echo "behind a closed door" >"$D/closed/inside"
 chmod 700 "$D/closed" # root's; nobody cannot list it
+touch -d "2020-01-02 03:04:05" "$D" # a time no restore could happen to give it
 
 # ---------------------------------------------------------------------------
 # 1. Unreadable files, as an unprivileged user: exit 1, the files named, the
@@ -121,6 +122,11 @@ check_exit 1 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-typo" --folder "${
 output_has "holds no folder '${D}x'"
 check_exit 0 "$BKP" restore --repo "$REPO" ds:1 "$WORK/folder-slash" --folder "$D/" || true
 cmp -s "$D/big" "$WORK/folder-slash/big" || flunk "--folder DIR/ should restore DIR's contents"
+# The target takes the folder's place: its mode and times too, set after
+# everything in it was written (not the time of the restore).
+[ "$(stat -c '%a %Y' "$WORK/folder-slash")" = "$(stat -c '%a %Y' "$T$D")" ] ||
+    flunk "--folder: the target's mode and time are not the folder's: $(stat -c '%a %y' \
+        "$WORK/folder-slash") against $(stat -c '%a %y' "$T$D")"
 # A name typed with a Japanese input method (full-width letters, colon and
 # digits) is the same name.
 check_exit 0 "$BKP" ls --repo "$REPO" 'ｄｓ：０１' || true
