@@ -263,6 +263,8 @@ static void chained_record(walk *w, json_t *j, uint64_t i)
  * make it less authentic (what it says happened did). */
 static void walk_line(walk *w, const char *line, uint64_t i)
 {
+    if (!w->chained && !w->fn)
+        return; /* past the first bad record, nobody is handed the rest */
     json_t *j = json_loads(line, JSON_REJECT_DUPLICATES, NULL);
     uint8_t claim[32];
     bool none = false;

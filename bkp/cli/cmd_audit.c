@@ -732,7 +732,11 @@ static int medium_log(cli *c, const cli_medium *m, const uint8_t *pk, bkp_buf *l
         bkp_error(_("audit log %s: %s"), path, chk.problem_local);
     else if (rc < 0 && rc != -ENOMEM && rc != -EFBIG)
         bkp_error(_("cannot read the audit log %s: %s"), path, bkp_strerror(rc));
-    int ex = rc < 0 || chk.bad ? EXIT_FAILED : EXIT_OK;
+    else if (!rc && !chk.records)
+        bkp_error(_("the copy of the audit log at %s holds no record: it is no copy a rotation "
+                    "left"),
+                  path);
+    int ex = rc < 0 || chk.bad || !chk.records ? EXIT_FAILED : EXIT_OK;
     a->records = ex ? 0 : chk.records;
     free(repo);
     free(path);
@@ -746,9 +750,17 @@ static int medium_log(cli *c, const cli_medium *m, const uint8_t *pk, bkp_buf *l
  * said and exits 1, the file holding the longest copy that checks. */
 static int audit_fetch(cli *c)
 {
-    if (c->nargs < 2 || !c->output) {
+    if (c->nargs < 2 || !c->output || c->journal) {
         bkp_error(_("give the medium and the file to write: `bkp audit fetch cloud -o "
                     "old-log.jsonl`"));
+        return EXIT_USAGE;
+    }
+    /* The bad day's machine: the policy kept with the papers says where the
+     * bucket is; nothing here does. */
+    if (!c->ro && !cli_policy_named(c) && access(POL_DEFAULT_FILE, F_OK) != 0) {
+        bkp_error(_("no policy here says where %s is: name the copy of the policy kept with the "
+                    "papers, --policy FILE (the bucket's address and its credentials file)"),
+                  c->args[1]);
         return EXIT_USAGE;
     }
     const uint8_t *pk = c->ro ? bkp_repo_sign_pk(c->ro) : c->pinned_pk;
@@ -760,35 +772,38 @@ static int audit_fetch(cli *c)
     int ex = cli_medium_find(c, c->args[1], &m);
     if (!ex)
         ex = medium_log(c, &m, pk, &log, &a, &bucket);
-    int rc = ex ? 0 : bkp_durable_write_path(c->output, log.data, log.len, BKP_DURABLE_NOREPLACE);
+    int rc = ex ? 0
+                : bkp_durable_write_path(c->output, log.data, log.len,
+                                         BKP_DURABLE_NOREPLACE | BKP_DURABLE_PRIVATE);
     bkp_buf_free(&log);
     if (rc == -EEXIST)
         bkp_error(_("%s exists: give another file, or remove it first"), c->output);
     else if (rc)
         bkp_error(_("cannot write %s: %s"), c->output, bkp_strerror(rc));
     ex = ex ? ex : rc == -EEXIST || rc == -EISDIR ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
-    bool tampered = a.hidden || a.failed || a.state == BKP_BUCKET_AUDIT_ROLLED_BACK ||
-                    a.state == BKP_BUCKET_AUDIT_FORGED;
+    bool tampered = bucket && bkp_bucket_audit_tampered(&a);
     char fp[BKP_FINGERPRINT_LEN], when[64];
     bkp_pubkey_fingerprint(pk, fp);
     bkp_local_time(when, sizeof(when), a.written, "?");
-    static const char *const states[] = {"current", "rolled_back", "forged", "other_longer"};
+    static const char *const states[] = {"current", "restarted",     "rolled_back",
+                                         "forged",  "two_histories", "undecided"};
     if (!ex && c->json) {
         json_t *out = json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", !tampered, "medium", m.name,
                                 "file", c->output, "records", (json_int_t)a.records, "key", fp);
         if (out && bucket)
-            json_object_update_new(out,
-                                   json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I}", "version",
-                                             a.version, "written", (json_int_t)a.written, "current",
-                                             a.current, "state", states[a.state], "hidden",
-                                             a.hidden, "versions", (json_int_t)a.versions, "tried",
-                                             (json_int_t)a.tried, "failed", (json_int_t)a.failed));
+            json_object_update_new(
+                out, json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s?}", "version",
+                               a.version, "written", (json_int_t)a.written, "current", a.current,
+                               "state", states[a.state], "hidden", a.hidden, "versions",
+                               (json_int_t)a.versions, "tried", (json_int_t)a.tried, "failed",
+                               (json_int_t)a.failed, "untried", (json_int_t)a.untried, "other",
+                               *a.other ? a.other : NULL));
         cli_print_json(out);
     } else if (!ex && bucket) {
         printf(_("the copy of the audit log in the bucket of %s: version %s, written %s, %llu "
-                 "record(s), chain and signatures by the key %s intact (of %zu version(s) kept "
-                 "there, %zu checked); written to %s\n"),
-               m.name, a.version, when, (unsigned long long)a.records, fp, a.versions, a.tried,
+                 "record(s), chain and signatures by the key %s intact, the latest of the %zu "
+                 "version(s) checked of %zu kept there; written to %s\n"),
+               m.name, a.version, when, (unsigned long long)a.records, fp, a.tried, a.versions,
                c->output);
     } else if (!ex) {
         printf(_("the copy of the audit log on %s (as its last rotation left it): %llu "
@@ -800,8 +815,9 @@ static int audit_fetch(cli *c)
                  "Check it on any machine: bkp audit verify --journal %s --public-key \"%s\"\n"),
                c->output, c->output, fp);
     if (!ex && tampered && !c->json)
-        bkp_error(_("the bucket was tampered with (said above): %s holds the longest copy of the "
-                    "log that checks; keep it with the incident report"),
+        bkp_error(_("someone holding the bucket's credentials put versions there (said above): "
+                    "%s holds the latest copy of the log among those checked; keep it with the "
+                    "incident report"),
                   c->output);
     cli_medium_clear(&m);
     return ex ? ex : tampered ? EXIT_FAILED : EXIT_OK;

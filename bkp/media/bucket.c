@@ -584,55 +584,6 @@ static int drop_forged(bkp_repo *src, bkp_repo *dst, bkp_gen *const *gens, size_
     return rc;
 }
 
-/* Does the audit copy at `to` agree with the host's log: a prefix of it, or
- * differing only before an operator's restart (as bkp_copy_audit judges)?
- * A host log that does not check agrees with nothing. */
-static bool audit_agrees(bkp_repo *src, const char *to)
-{
-    char *from = bkp_audit_path(src);
-    const uint8_t *pk = bkp_keys_sign_pk(bkp_repo_keys(src));
-    bkp_audit_check chk;
-    int rc = from ? bkp_audit_verify(from, pk, to, &chk) : -ENOMEM;
-    free(from);
-    if (rc < 0)
-        return false;
-    bool restarted = chk.restarts && chk.first_bad && chk.first_bad <= chk.restart_seq;
-    return !chk.absent && !chk.head_bad && !chk.missing && (!chk.first_bad || restarted);
-}
-
-/* The newest version of the bucket's audit copy that agrees with the host's
- * log, into `path` and `b`, when the current one does not: a forged version
- * locked in front (by anyone with the credentials) must not stop every
- * later rotation, and an older genuine one still shows a host log that
- * lost records (then none agrees, the current one is put back, and
- * bkp_copy_audit refuses as before). */
-static int audit_behind(bkp_repo *src, bkp_s3 *s, const char *path, bkp_buf *b)
-{
-    static const char key[] = BKP_BUCKET_REPO BKP_AUDIT_COPY;
-    uint64_t max = bkp_copy_member_max(BKP_AUDIT_COPY);
-    bucket_few lv = {.key = key}; /* the same bounded look back as the label's */
-    int rc = bkp_s3_list_versions(s, key, bucket_take_few, &lv);
-    if (rc < 0)
-        return rc;
-    for (size_t i = 0; i < lv.n; i++) {
-        if (unlink(path) < 0 && errno != ENOENT)
-            return -errno;
-        if ((rc = bucket_get_to(s, key, lv.v[i], path, max)))
-            return rc;
-        if (audit_agrees(src, path)) {
-            bkp_warn(_("the bucket's %s: %zu newer version(s) do not agree with this host's audit "
-                       "log (forged, put there with the bucket's credentials); version %s does, "
-                       "and the host's log is uploaded over them"),
-                     key, i, lv.v[i]);
-            return read_or_empty(path, b, max);
-        }
-    }
-    /* None agrees: the newest back in place, for bkp_copy_audit to judge. */
-    if (lv.n && !(rc = unlink(path) < 0 && errno != ENOENT ? -errno : 0))
-        rc = bucket_get_to(s, key, lv.v[0], path, max);
-    return rc;
-}
-
 /* Steps 2 to 4, in the working copy `tmp` of the bucket's small objects. */
 static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_t *until, size_t n,
                      json_t **manifests, bkp_s3_lock mode, time_t floor, const char *tmp,
@@ -648,12 +599,21 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
     int rc = audit ? bkp_bucket_trust_find(s, NULL, &t) : -ENOMEM;
     if (!rc)
         rc = bkp_bucket_fetch_meta(s, tmp, &t, &fm);
-    /* The audit copy taken is not the current version (a rollback or a
-     * forged one in front): it goes back in front even when unchanged. */
+    /* Someone put versions of the audit copy there (a rollback, a forged
+     * one in front): the log goes back in front even when unchanged. When
+     * none checks, what the bucket held cannot be compared with the host's
+     * log, and nothing is copied until someone looks. */
     bool audit_front = false;
     for (size_t i = 0; i < fm.nhidden; i++)
         audit_front |= !strcmp(fm.hidden[i], BKP_AUDIT_COPY);
     bkp_bucket_fetch_clear(&fm);
+    if (!rc && audit_front && access(audit, F_OK) != 0) {
+        bkp_error(_("the bucket's audit copy: no version of it checks (said above), so this "
+                    "host's log cannot be compared with what the bucket held; nothing is copied. "
+                    "Find out who put those versions there (`bkp audit fetch MEDIUM -o FILE` "
+                    "says what it finds)"));
+        rc = -EBADMSG;
+    }
     bkp_buf_init(&before);
     bkp_buf_init(&after);
     /* Before any record: the config and key file as the primary has them (a
@@ -687,12 +647,11 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
                      : -ENOMEM;
         free(dir);
     }
-    /* The audit copy: the previous one must be a prefix of the host's log
-     * (bkp_copy_audit); a new version only when it changed. */
+    /* The audit copy: the latest the bucket holds must be a prefix of the
+     * host's log (bkp_copy_audit); a new version when it changed or was not
+     * in front. */
     if (!rc)
         rc = read_or_empty(audit, &before, bkp_copy_member_max(BKP_AUDIT_COPY));
-    if (!rc && before.len && !audit_agrees(src, audit))
-        rc = audit_behind(src, s, audit, &before);
     if (!rc)
         rc = bkp_copy_audit(src, dst);
     if (!rc)

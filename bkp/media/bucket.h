@@ -217,23 +217,30 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
 
 /* The bucket's copy of the primary's audit log (BKP_AUDIT_COPY), by one
  * rule. Every rotation writes it anew, so the bucket holds one version a
- * rotation, each the start of the next; anyone holding the credentials may
- * put a version in front (one of ours, older: a rollback; or one of their
- * own), never take ours away. So: the current version when its chain and
- * signatures check under `pk` and no longer version that checks continues
- * it; else the longest that checks. The versions longer than the current
- * one (every one, when it does not check) are tried longest first, at most
- * BKP_BUCKET_TRIES, each fetched whole under its cap and checked as the
- * bytes it is. 0 with the bytes taken in `log` (malloc'd) and what was
- * found in `out`; -ENOENT (not logged) when the bucket holds no version;
- * -EBADMSG (logged) when none tried checks; else an S3 error. Each version
- * passed over is said; what the current one was, bkp_bucket_audit_say. */
+ * rotation, each the start of the next (but across an operator's restart,
+ * bkp_audit_restart); anyone holding the credentials may put a version in
+ * front (one of ours, older: a rollback; or one of their own), never take
+ * ours away. So: the latest history among the versions that check under
+ * `pk` — of two, the longer when one continues the other, else the one that
+ * records a restart where they part. Tried: the current version, the one
+ * before it, and those longer than the latest so far, longest first, at
+ * most BKP_BUCKET_TRIES of them and only so many bytes (each is fetched
+ * whole under its cap and checked as the bytes it is); those left are
+ * counted. 0 with the bytes taken in `log` (malloc'd) and what was found in
+ * `out`; -ENOENT (not logged) when the bucket holds no version; -EBADMSG
+ * (logged) when none tried checks; else an S3 error. Each version passed
+ * over is said; the rest, bkp_bucket_audit_say. Not seen: after a restart,
+ * two or more copies from before it put in front while the log after it is
+ * still the shorter (the disks' copies show it). */
 typedef enum bkp_bucket_audit_state {
-    BKP_BUCKET_AUDIT_CURRENT,      /* the current version is the one taken */
-    BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and is the start of the longer one taken */
-    BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the longest that does is taken */
-    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; a longer one (`other`) checks and it does not
-                                      continue it: a restart of the log, or two histories */
+    BKP_BUCKET_AUDIT_CURRENT,      /* the current version is the latest */
+    BKP_BUCKET_AUDIT_RESTARTED,    /* the same, after a restart of the log (`other`, before it) */
+    BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and a later one is taken */
+    BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the latest that does is taken */
+    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; another history (`other`) checks too, and no
+                                      restart explains the two */
+    BKP_BUCKET_AUDIT_UNDECIDED,    /* taken, the latest of those tried; longer ones were
+                                      left untried (`untried`) */
 } bkp_bucket_audit_state;
 typedef struct bkp_bucket_audit {
     bkp_bucket_audit_state state;
@@ -244,17 +251,23 @@ typedef struct bkp_bucket_audit {
     time_t current_written;
     uint64_t current_records;           /* 0 when it does not check */
     bool hidden;                        /* a delete marker is in front of the current version */
-    char other[BKP_S3_VERSION_MAX + 1]; /* OTHER_LONGER: the longer version */
+    char other[BKP_S3_VERSION_MAX + 1]; /* another history, older or unexplained ("": none) */
     time_t other_written;
     uint64_t other_records;
+    bool two_histories;   /* `other` is not explained by a restart */
     size_t versions;      /* versions listed (not delete markers) */
     size_t tried, failed; /* fetched and checked; of which did not check */
+    uint64_t untried;     /* longer than the one taken, not tried (at least) */
 } bkp_bucket_audit;
 int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bucket_audit *out)
     __attribute__((warn_unused_result));
-/* Warn of what `a` found in front of the version taken: a delete marker, a
- * rollback, a forged current version, another history. Nothing when the
- * current version was taken as it is. */
+/* Did someone with the credentials put anything there: a delete marker, a
+ * rollback, a version that does not check, two histories, versions left
+ * untried? */
+bool bkp_bucket_audit_tampered(const bkp_bucket_audit *a);
+/* Warn of what `a` found in front of the version taken (an older history
+ * before a restart only at -v). Nothing when the current version was taken
+ * as it is. */
 void bkp_bucket_audit_say(const bkp_bucket_audit *a);
 
 /* What fetching the packs found. */

@@ -122,8 +122,8 @@ static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
         unlink(path);
         if (!(rc = bucket_get_to(s, key, v[k].id, path, max)))
             rc = bkp_read_file(path, &b, max);
-        if (rc == -ENOENT || rc == -EFBIG)
-            rc = -EBADMSG; /* gone since the listing, or larger than it said: not ours */
+        if (bucket_version_unusable(rc))
+            rc = -EBADMSG; /* gone since the listing, larger than it said, unreadable: not ours */
         else if (!rc && !bkp_bucket_verifies(t, rel, b.data, b.len)) {
             rc = -EBADMSG;
             if (t->key_file && !strcmp(rel, "keys/key"))
@@ -209,8 +209,9 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     return rc;
 }
 
-/* The audit log's copy, by its own rule (bkp_bucket_fetch_audit): left
- * out, and counted as hidden, when no version checks. */
+/* The audit log's copy, by its own rule (bkp_bucket_fetch_audit): counted
+ * as hidden when someone put anything there, and left out when no version
+ * checks. */
 static int fetch_audit(bkp_s3 *s, const char *repo, const bkp_bucket_trust *t, bkp_bucket_fetch *f)
 {
     bkp_buf log;
@@ -223,8 +224,7 @@ static int fetch_audit(bkp_s3 *s, const char *repo, const bkp_bucket_trust *t, b
         rc = note_hidden(f, BKP_AUDIT_COPY);
     } else if (!rc) {
         bkp_bucket_audit_say(&a);
-        if (a.hidden || a.state == BKP_BUCKET_AUDIT_ROLLED_BACK ||
-            a.state == BKP_BUCKET_AUDIT_FORGED)
+        if (bkp_bucket_audit_tampered(&a))
             rc = note_hidden(f, BKP_AUDIT_COPY);
         if (!rc)
             rc = bkp_mkdir_p(dir, 0700);
@@ -274,6 +274,8 @@ static int fetch_one(bkp_s3 *s, bkp_repo *copy, const char *key, const char *ver
     uint32_t n = 0;
     unlink(tmp);
     int rc = bucket_get_to(s, key, version, tmp, BKP_PACK_MAX);
+    if (bucket_version_unusable(rc) && rc != -EFBIG)
+        rc = -EBADMSG; /* that version's fault: an older one is tried */
     bkp_buf_init(&b);
     if (!rc)
         rc = bkp_read_file(tmp, &b, BKP_PACK_MAX);

@@ -6,6 +6,8 @@
 #ifndef BKP_BUCKET_INTERNAL_H
 #define BKP_BUCKET_INTERNAL_H
 
+#include <errno.h>
+
 #include "bkp/media/bucket.h"
 #include "bkp/media/label.h"
 
@@ -71,12 +73,22 @@ int bucket_hold(bkp_s3 *s, const char *key, bkp_s3_lock mode, time_t until, uint
                 const char *ours);
 /* GET `key` (a version, or the current one) into a new file `path`. */
 int bucket_get_to(bkp_s3 *s, const char *key, const char *version, const char *path, uint64_t max);
+/* Is `rc`, of a GET of one listed version, that version's fault (gone
+ * since the listing, larger than it said, or unreadable with our
+ * credentials — planted, e.g. encrypted with a key of its own) rather than
+ * the connection's? Such a version is passed over like one that does not
+ * check. */
+static inline bool bucket_version_unusable(int rc)
+{
+    return rc == -ENOENT || rc == -EFBIG || rc == -EINVAL || rc == -EACCES;
+}
+
 /* The repository-relative path of `key` and its cap, or NULL (reported
  * unless a probe's canary) when it is no file of the layout. */
 const char *bucket_rel_of(const char *key, uint64_t *max);
 
 /* The newest BUCKET_FEW versions of one key (not delete markers), as a
- * rotation looks back through the label's or the audit copy's. */
+ * rotation looks back through the label's. */
 #define BUCKET_FEW 16
 typedef struct bucket_few {
     const char *key;

@@ -113,4 +113,48 @@ output_has "delete marker"
 [ "$(wc -l <"$WORK/h.jsonl")" -gt "$(wc -l <"$WORK/after.jsonl")" ] ||
     flunk "the copy behind the delete marker was not taken"
 
+# 7. Versions planted to use up what a reader tries: eight forged copies a
+#    little longer than the log, then an older genuine one in front. The
+#    latest is beyond what is tried: never called clean, never "current".
+ok "$BKP" rotate cloud
+s3 "/hosp-bkp/$KEY" -o "$WORK/real.jsonl" || fail "fetching the current copy"
+for i in $(seq 1 8); do
+    { cat "$WORK/real.jsonl"; printf '{"seq":%d,"op":"forged","pad":"%0*d"}\n' 999 "$i" 0; } \
+        >"$WORK/flood$i.jsonl"
+    s3_put "hosp-bkp/$KEY" "$WORK/flood$i.jsonl"
+done
+s3_put "hosp-bkp/$KEY" "$WORK/oldest.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/flood.jsonl" --json || true
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert not d["ok"] and d["untried"] >= 1 and d["state"] != "current", d' <<<"$OUT" ||
+    flunk "a flood of forged versions hid the latest copy and was called clean: $OUT"
+output_has "not tried"
+check_exit 0 "$BKP" restore emr:latest "$WORK/out7" --from cloud || true
+output_has "not tried"
+
+# 8. An operator's restart of the log, then a rollback to the copy just
+#    after it, and to the copy from before it: the latest history is taken.
+ok "$BKP" rotate cloud
+head -n 3 "$REPO/audit/log.jsonl" >"$WORK/cut"
+cat "$WORK/cut" >"$REPO/audit/log.jsonl"
+ok "$BKP" audit restart "the disk lost the end of the log"
+s3 "/hosp-bkp/$KEY" -o "$WORK/before-restart.jsonl" || fail "fetching the current copy"
+for round in 1 2; do
+    echo "after restart $round" >>"$DATA/emr/n2.txt"
+    ok "$BKP" backup emr
+    ok "$BKP" rotate cloud
+    s3 "/hosp-bkp/$KEY" -o "$WORK/restart$round.jsonl" || fail "fetching the current copy"
+done
+check_exit 0 "$BKP" audit fetch cloud -o "$WORK/r0.jsonl" || true
+cmp -s "$WORK/r0.jsonl" "$WORK/restart2.jsonl" || flunk "after a restart the latest copy was not taken"
+s3_put "hosp-bkp/$KEY" "$WORK/restart1.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/r1.jsonl" || true
+output_has "rollback"
+cmp -s "$WORK/r1.jsonl" "$WORK/restart2.jsonl" || flunk "a rollback after a restart was taken"
+ok "$BKP" rotate cloud
+s3 "/hosp-bkp/$KEY" -o "$WORK/restart3.jsonl" || fail "fetching the current copy"
+s3_put "hosp-bkp/$KEY" "$WORK/before-restart.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/r2.jsonl" || true
+cmp -s "$WORK/r2.jsonl" "$WORK/restart3.jsonl" ||
+    flunk "the history from before the restart, put in front, was taken"
+
 finish
