@@ -178,6 +178,8 @@ typedef struct bkp_audit_check {
     bool head_bad;         /* the head marker is missing, damaged or forged */
     uint64_t restarts;     /* "log_restarted" records in the sound part of the log */
     uint64_t restart_seq;  /* the last of them */
+    time_t latest;         /* the latest time of the records that check and chain (-1: none):
+                              of two histories of one log, the later goes further */
     uint64_t past_marker;  /* records after the one the head marker names (a crash or a
                               full disk left it behind; the next append moves it) */
     bkp_audit_problem why; /* the first problem, as a code and its details */

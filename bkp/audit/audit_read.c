@@ -386,6 +386,7 @@ static int walk_log(const char *path, const bkp_buf *given, const char *against,
     bool torn = false;
     head_seen hs;
     memset(out, 0, sizeof(*out));
+    out->latest = -1;
     w->chained = true;
     w->latest = -1;
     bkp_buf_init(&a);
@@ -400,6 +401,7 @@ static int walk_log(const char *path, const bkp_buf *given, const char *against,
     out->records = na;
     for (size_t i = 0; i < na; i++)
         walk_line(w, la[i], i + 1);
+    out->latest = w->latest;
     if (!out->first_bad)
         check_head(&hs, la, na, out);
     if (!out->why.code && out->absent)

@@ -755,6 +755,10 @@ static int audit_fetch(cli *c)
                     "old-log.jsonl`"));
         return EXIT_USAGE;
     }
+    if (access(c->output, F_OK) == 0) { /* before the bucket is read (and again at the write) */
+        bkp_error(_("%s exists: give another file, or remove it first"), c->output);
+        return EXIT_USAGE;
+    }
     /* The bad day's machine: the policy kept with the papers says where the
      * bucket is; nothing here does. */
     if (!c->ro && !cli_policy_named(c) && access(POL_DEFAULT_FILE, F_OK) != 0) {
@@ -801,8 +805,9 @@ static int audit_fetch(cli *c)
         cli_print_json(out);
     } else if (!ex && bucket) {
         printf(_("the copy of the audit log in the bucket of %s: version %s, written %s, %llu "
-                 "record(s), chain and signatures by the key %s intact, the latest of the %zu "
-                 "version(s) checked of %zu kept there; written to %s\n"),
+                 "record(s), chain and signatures by the key %s sound; of the %zu version(s) "
+                 "checked (of %zu kept there), the one whose records go furthest; written to "
+                 "%s\n"),
                m.name, a.version, when, (unsigned long long)a.records, fp, a.tried, a.versions,
                c->output);
     } else if (!ex) {

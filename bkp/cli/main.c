@@ -596,7 +596,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         const char *repo = cli_repo_path(c);
         if (!repo)
             return EXIT_USAGE; /* said */
-        if (access(repo, F_OK) != 0) {
+        if (access(repo, F_OK) != 0 && errno == ENOENT) {
             bkp_error(
                 _("there is no repository at %s to check %s with: give the repository's "
                   "public key, --public-key \"FINGERPRINT\" (the fingerprint on the key sheet "

@@ -31,7 +31,9 @@ int cli_object_open(cli *c, const cli_medium *m, bkp_s3 **out)
         return EXIT_USAGE;
     }
     int rc = ops_object_open(m->pm, out);
-    return rc == -EPERM || rc == -EINVAL ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
+    /* The credentials file missing, untrusted or malformed, or a bad
+     * endpoint: the set-up, said with what to do. */
+    return rc == -EPERM || rc == -EINVAL || rc == -ENOENT ? EXIT_USAGE : rc ? EXIT_FAILED : EXIT_OK;
 }
 
 /* What the ops functions of medium `m` work with, over connection `s`. */

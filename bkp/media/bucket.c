@@ -601,19 +601,18 @@ static int copy_rest(bkp_repo *src, bkp_s3 *s, bkp_gen *const *gens, const time_
         rc = bkp_bucket_fetch_meta(s, tmp, &t, &fm);
     /* Someone put versions of the audit copy there (a rollback, a forged
      * one in front): the log goes back in front even when unchanged. When
-     * none checks, what the bucket held cannot be compared with the host's
-     * log, and nothing is copied until someone looks. */
+     * none of those read checks, the host's log (checked against its own
+     * head marker) is uploaded all the same, without the comparison: versions
+     * planted in front must not stop every rotation to come. */
     bool audit_front = false;
     for (size_t i = 0; i < fm.nhidden; i++)
         audit_front |= !strcmp(fm.hidden[i], BKP_AUDIT_COPY);
     bkp_bucket_fetch_clear(&fm);
-    if (!rc && audit_front && access(audit, F_OK) != 0) {
-        bkp_error(_("the bucket's audit copy: no version of it checks (said above), so this "
-                    "host's log cannot be compared with what the bucket held; nothing is copied. "
-                    "Find out who put those versions there (`bkp audit fetch MEDIUM -o FILE` "
-                    "says what it finds)"));
-        rc = -EBADMSG;
-    }
+    if (!rc && audit_front && access(audit, F_OK) != 0)
+        bkp_warn(_("the bucket's audit copy: none of its versions read checks (said above), so "
+                   "this host's log is uploaded without being compared with what the bucket "
+                   "held. Find out who put those versions there (`bkp audit fetch MEDIUM -o "
+                   "FILE` says what it finds)"));
     bkp_buf_init(&before);
     bkp_buf_init(&after);
     /* Before any record: the config and key file as the primary has them (a

@@ -218,46 +218,47 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
 /* The bucket's copy of the primary's audit log (BKP_AUDIT_COPY), by one
  * rule. Every rotation writes it anew, so the bucket holds one version a
  * rotation, each the start of the next (but across an operator's restart,
- * bkp_audit_restart); anyone holding the credentials may put a version in
- * front (one of ours, older: a rollback; or one of their own), never take
- * ours away. So: the latest history among the versions that check under
- * `pk` — of two, the longer when one continues the other, else the one that
- * records a restart where they part. Tried: the current version, the one
- * before it, and those longer than the latest so far, longest first, at
- * most BKP_BUCKET_TRIES of them and only so many bytes (each is fetched
- * whole under its cap and checked as the bytes it is); those left are
- * counted. 0 with the bytes taken in `log` (malloc'd) and what was found in
- * `out`; -ENOENT (not logged) when the bucket holds no version; -EBADMSG
- * (logged) when none tried checks; else an S3 error. Each version passed
- * over is said; the rest, bkp_bucket_audit_say. Not seen: after a restart,
- * two or more copies from before it put in front while the log after it is
- * still the shorter (the disks' copies show it). */
+ * bkp_audit_restart); anyone holding the credentials may put versions in
+ * front (ours, older or cut short: a rollback; or their own), never take
+ * ours away. So: of the versions that check under `pk`, the one that goes
+ * furthest — of two, the longer where one continues the other, else the one
+ * whose records reach the later (signed) time. The versions are read newest
+ * first, each whole under its cap and checked as the bytes it is, but for
+ * those whose ETag (the MD5 of a single-part upload) is the MD5 of the
+ * start of a copy read that checks: older copies of it, which a rotation's
+ * honest history is all made of. At most so many are read, and so many
+ * bytes; those left are counted (`untried`), never taken for clean. 0 with
+ * the bytes taken in `log` (malloc'd) and what was found in `out`; -ENOENT
+ * (not logged) when the bucket holds no version; -EBADMSG (logged) when
+ * none read checks; else an S3 error. Each version passed over is said;
+ * the rest, bkp_bucket_audit_say. */
 typedef enum bkp_bucket_audit_state {
-    BKP_BUCKET_AUDIT_CURRENT,      /* the current version is the latest */
-    BKP_BUCKET_AUDIT_RESTARTED,    /* the same, after a restart of the log (`other`, before it) */
-    BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and a later one is taken */
-    BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the latest that does is taken */
-    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; another history (`other`) checks too, and no
-                                      restart explains the two */
-    BKP_BUCKET_AUDIT_UNDECIDED,    /* taken, the latest of those tried; longer ones were
-                                      left untried (`untried`) */
+    BKP_BUCKET_AUDIT_CURRENT,      /* the current version goes furthest */
+    BKP_BUCKET_AUDIT_RESTARTED,    /* the same; an older history (`other`) before a restart
+                                      it records */
+    BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and a version behind it goes further */
+    BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the furthest that does is taken */
+    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; another history (`other`) checks too, and it
+                                      records no restart of the log */
+    BKP_BUCKET_AUDIT_UNDECIDED,    /* taken, the furthest of those read; others were left
+                                      unread (`untried`) */
 } bkp_bucket_audit_state;
 typedef struct bkp_bucket_audit {
     bkp_bucket_audit_state state;
     char version[BKP_S3_VERSION_MAX + 1]; /* the version taken */
     time_t written;                       /* its Last-Modified */
     uint64_t records;                     /* its records */
+    bool restarted;                       /* it records a restart of the log */
     char current[BKP_S3_VERSION_MAX + 1]; /* the current version (behind any delete marker) */
     time_t current_written;
     uint64_t current_records;           /* 0 when it does not check */
     bool hidden;                        /* a delete marker is in front of the current version */
-    char other[BKP_S3_VERSION_MAX + 1]; /* another history, older or unexplained ("": none) */
+    char other[BKP_S3_VERSION_MAX + 1]; /* another history that checks ("": none) */
     time_t other_written;
     uint64_t other_records;
-    bool two_histories;   /* `other` is not explained by a restart */
     size_t versions;      /* versions listed (not delete markers) */
-    size_t tried, failed; /* fetched and checked; of which did not check */
-    uint64_t untried;     /* longer than the one taken, not tried (at least) */
+    size_t tried, failed; /* read and checked; of which did not check */
+    uint64_t untried;     /* neither read nor known to be older copies */
 } bkp_bucket_audit;
 int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bucket_audit *out)
     __attribute__((warn_unused_result));

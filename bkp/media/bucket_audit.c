@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
 
 #include "bkp/audit/audit.h"
 #include "bkp/io/clock.h"
@@ -16,28 +19,27 @@
 
 static const char audit_key[] = BKP_BUCKET_REPO BKP_AUDIT_COPY;
 
-/* As many versions as any listing of one prefix (bucket_fetch.c). */
-#define AUDIT_LISTING_MAX 1000000
-/* What the versions tried may cost together, beyond the current one: a
- * real longer copy is a few rotations' records longer, a planted one may be
- * hundreds of megabytes (each is read whole and every record checked). */
-#define AUDIT_BUDGET_FLOOR (64ULL << 20)
-#define AUDIT_BUDGET_MAX (1ULL << 30)
+/* The versions kept from the listing, newest first: no bucket a rotation
+ * writes to holds so many (one a rotation, superseded ones pruned once
+ * their lock ends); those past it are counted, not kept. */
+#define AUDIT_VERSIONS_MAX 100000
+/* What is read beyond the current version: so many versions, so many
+ * bytes. Each is read whole and every record of it checked. */
+#define AUDIT_READS_MAX (4 * BKP_BUCKET_TRIES)
+#define AUDIT_BUDGET (1ULL << 30)
 
 typedef struct audit_version {
-    char id[BKP_S3_VERSION_MAX + 1];
+    char *id;
     uint64_t size;
     time_t mtime;
+    char etag[33]; /* the MD5 of a single-part upload, else "" */
+    bool known;    /* the start of the latest so far (its ETag says), or read */
 } audit_version;
 
-/* What the listing keeps: the current version, the one before it, and of
- * the others only the BKP_BUCKET_TRIES largest (largest first) and how many
- * there are. */
 typedef struct audit_listing {
-    audit_version cur, prev, top[BKP_BUCKET_TRIES];
-    size_t ntop;
-    uint64_t versions; /* real versions */
-    uint64_t seen;
+    audit_version *v; /* real versions, newest first */
+    size_t n, cap;
+    uint64_t past; /* versions past AUDIT_VERSIONS_MAX, not kept */
     bool marker_first, any;
 } audit_listing;
 
@@ -46,39 +48,43 @@ static int take(const bkp_s3_object *o, void *ctx)
     audit_listing *l = ctx;
     if (strcmp(o->key, audit_key))
         return 0; /* another key under the same prefix: not this rule's */
-    if (++l->seen > AUDIT_LISTING_MAX) {
-        bkp_error(_("the bucket lists more than %d versions under one prefix: no copy bkp writes "
-                    "has so many; the bucket (or the server) is not what the policy says"),
-                  AUDIT_LISTING_MAX);
-        return -EFBIG;
-    }
     if (!l->any && o->delete_marker)
         l->marker_first = true;
     l->any = true;
     if (o->delete_marker || !*o->version_id)
         return 0;
-    audit_version v = {.size = o->size, .mtime = o->mtime};
-    snprintf(v.id, sizeof(v.id), "%s", o->version_id);
-    if (!l->versions++) { /* newest first: the current one */
-        l->cur = v;
+    if (l->n == AUDIT_VERSIONS_MAX) {
+        l->past++;
         return 0;
     }
-    if (l->versions == 2) /* the one a rotation wrote before it, unless planted */
-        l->prev = v;
-    size_t k = l->ntop < BKP_BUCKET_TRIES ? l->ntop++ : BKP_BUCKET_TRIES;
-    while (k > 0 && l->top[k - 1].size < v.size) {
-        if (k < BKP_BUCKET_TRIES)
-            l->top[k] = l->top[k - 1];
-        k--;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        audit_version *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        l->v = v;
+        l->cap = cap;
     }
-    if (k < BKP_BUCKET_TRIES)
-        l->top[k] = v;
+    audit_version *v = &l->v[l->n];
+    *v = (audit_version){.id = strdup(o->version_id), .size = o->size, .mtime = o->mtime};
+    if (!v->id)
+        return -ENOMEM;
+    if (strlen(o->etag) == 32)
+        memcpy(v->etag, o->etag, 33);
+    l->n++;
     return 0;
+}
+
+static void listing_free(audit_listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].id);
+    free(l->v);
 }
 
 /* Version `v`, fetched whole under the cap and checked under `pk` into
  * `b` and `chk`: 0 when its chain and signatures check, -EBADMSG (said)
- * when it does not or cannot be what it says, else an S3 error (logged). */
+ * when it does not or cannot be what it says, else an error (logged). */
 static int fetch_checked(bkp_s3 *s, const audit_version *v, const uint8_t pk[32], bkp_buf *b,
                          bkp_audit_check *chk)
 {
@@ -95,9 +101,12 @@ static int fetch_checked(bkp_s3 *s, const audit_version *v, const uint8_t pk[32]
         return -EBADMSG;
     }
     int rc = bkp_s3_get(s, audit_key, v->id, (size_t)max, &data, &len);
+    if (rc == -EBADMSG)
+        rc = -EIO; /* the answer, damaged on the way: the connection's fault, not the version's */
     if (rc == -EINVAL || rc == -EACCES)
-        bkp_warn(_("the bucket's %s (version %s) cannot be read (%s): not written by bkp; it is "
-                   "passed over"),
+        bkp_warn(_("the bucket's %s (version %s) cannot be read with these credentials (%s): put "
+                   "there with a key of its own, or the credentials lack the right to read "
+                   "versions (s3:GetObjectVersion); it is passed over"),
                  audit_key, v->id, bkp_strerror(rc));
     if (bucket_version_unusable(rc))
         rc = -EBADMSG;
@@ -129,14 +138,44 @@ static bool continues(const bkp_buf *whole, const bkp_buf *head)
     return head->len <= whole->len && !memcmp(whole->data, head->data, head->len);
 }
 
-/* The first record at which `a` and `b` differ (1 when the first does). */
-static uint64_t diverge(const bkp_buf *a, const bkp_buf *b)
+static int by_size(const void *a, const void *b)
 {
-    size_t n = a->len < b->len ? a->len : b->len, i = 0;
-    uint64_t line = 1;
-    while (i < n && a->data[i] == b->data[i])
-        line += a->data[i++] == '\n';
-    return line;
+    const audit_version *x = *(audit_version *const *)a, *y = *(audit_version *const *)b;
+    return x->size < y->size ? -1 : x->size > y->size;
+}
+
+/* Mark the versions not yet known whose ETag is the MD5 of the start of
+ * `best` (a copy read, that checks) as long as they are: older copies of
+ * it, never read (one pass over `best`, shortest first). 0, or -ENOMEM. */
+static int mark_starts(audit_listing *l, const bkp_buf *best)
+{
+    audit_version **w = malloc((l->n ? l->n : 1) * sizeof(*w));
+    EVP_MD_CTX *m = EVP_MD_CTX_new(), *t = EVP_MD_CTX_new();
+    size_t n = 0, done = 0;
+    int rc = w && m && t && EVP_DigestInit_ex(m, EVP_md5(), NULL) == 1 ? 0 : -ENOMEM;
+    for (size_t i = 0; !rc && i < l->n; i++)
+        if (!l->v[i].known && *l->v[i].etag && l->v[i].size <= best->len)
+            w[n++] = &l->v[i];
+    if (!rc)
+        qsort(w, n, sizeof(*w), by_size);
+    for (size_t k = 0; !rc && k < n; k++) {
+        unsigned char md[EVP_MAX_MD_SIZE];
+        unsigned int ml = 0;
+        char hex[33];
+        EVP_DigestUpdate(m, best->data + done, w[k]->size - done);
+        done = w[k]->size;
+        if (EVP_MD_CTX_copy_ex(t, m) != 1 || EVP_DigestFinal_ex(t, md, &ml) != 1 || ml != 16) {
+            rc = -ENOMEM;
+            break;
+        }
+        for (int b = 0; b < 16; b++)
+            snprintf(hex + 2 * b, 3, "%02x", md[b]);
+        w[k]->known = !strcasecmp(hex, w[k]->etag);
+    }
+    EVP_MD_CTX_free(m);
+    EVP_MD_CTX_free(t);
+    free(w);
+    return rc;
 }
 
 /* A copy that checks, as read. */
@@ -147,19 +186,13 @@ typedef struct copy {
 } copy;
 
 /* Is `a` a later history than `b` (both check)? The longer, when one
- * continues the other; else the one that records a restart of the log
- * where the two part. 1 yes, 0 no, -1 neither: two histories that no
- * restart explains. */
-static int later(const copy *a, const copy *b)
+ * continues the other; else the one whose records go further in time
+ * (each signed): after an operator's restart, the log since it. */
+static bool later(const copy *a, const copy *b)
 {
-    if (continues(&a->b, &b->b))
+    if (continues(&a->b, &b->b) || continues(&b->b, &a->b))
         return a->b.len > b->b.len;
-    if (continues(&b->b, &a->b))
-        return 0;
-    uint64_t at = diverge(&a->b, &b->b);
-    bool ar = a->chk.restarts && a->chk.restart_seq >= at;
-    bool br = b->chk.restarts && b->chk.restart_seq >= at;
-    return ar == br ? -1 : ar;
+    return a->chk.latest > b->chk.latest || (a->chk.latest == b->chk.latest && a->b.len > b->b.len);
 }
 
 static void note(char *id, size_t n, time_t *when, uint64_t *records, const copy *c)
@@ -170,29 +203,21 @@ static void note(char *id, size_t n, time_t *when, uint64_t *records, const copy
 }
 
 /* Weigh copy `c` (just read, checked) against the latest so far, `best`:
- * the later of the two becomes `best`; another history is noted in `out`. */
-static void weigh(copy *best, copy *c, bkp_bucket_audit *out)
+ * the later becomes `best`; a history that neither continues is noted in
+ * `out` (the first one). 1 when `best` changed. */
+static int weigh(copy *best, copy *c, bkp_bucket_audit *out)
 {
-    if (!best->v) {
-        *best = *c;
-        bkp_buf_init(&c->b);
-        return;
-    }
-    int l = later(c, best);
-    if (l < 0) { /* another history that no restart explains */
-        note(out->other, sizeof(out->other), &out->other_written, &out->other_records, c);
-        out->two_histories = true;
-    } else if (!l && !continues(&best->b, &c->b) && !*out->other) {
-        /* An older history, before a restart the later one records. */
-        note(out->other, sizeof(out->other), &out->other_written, &out->other_records, c);
-    }
-    if (l == 1) {
-        if (!*out->other && !continues(&c->b, &best->b))
-            note(out->other, sizeof(out->other), &out->other_written, &out->other_records, best);
-        bkp_buf_free(&best->b);
-        *best = *c;
-        bkp_buf_init(&c->b);
-    }
+    bool same = continues(&c->b, &best->b) || continues(&best->b, &c->b);
+    bool l = later(c, best);
+    if (!same && !*out->other)
+        note(out->other, sizeof(out->other), &out->other_written, &out->other_records,
+             l ? best : c);
+    if (!l)
+        return 0;
+    bkp_buf_free(&best->b);
+    *best = *c;
+    bkp_buf_init(&c->b);
+    return 1;
 }
 
 int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bucket_audit *out)
@@ -203,37 +228,29 @@ int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bu
     bkp_buf_init(&best.b);
     bkp_buf_init(&c.b);
     int rc = bkp_s3_list_versions(s, audit_key, take, &l);
-    if (!rc && !l.versions)
+    if (!rc && !l.n)
         rc = -ENOENT;
     if (rc)
-        return rc;
-    out->versions = l.versions;
+        goto out;
+    out->versions = l.n + l.past;
     out->hidden = l.marker_first;
-    snprintf(out->current, sizeof(out->current), "%s", l.cur.id);
-    out->current_written = l.cur.mtime;
-    /* The current version, the one before it, then those longer than the
-     * latest so far, longest first, within the budget. */
-    uint64_t budget = AUDIT_BUDGET_FLOOR + 4 * l.cur.size, spent = 0;
-    budget = budget < AUDIT_BUDGET_MAX ? budget : AUDIT_BUDGET_MAX;
-    const audit_version *order[2 + BKP_BUCKET_TRIES];
-    size_t n = 0;
-    order[n++] = &l.cur;
-    if (l.versions > 1)
-        order[n++] = &l.prev;
-    for (size_t k = 0; k < l.ntop; k++)
-        if (strcmp(l.top[k].id, l.prev.id))
-            order[n++] = &l.top[k];
+    snprintf(out->current, sizeof(out->current), "%s", l.v[0].id);
+    out->current_written = l.v[0].mtime;
+    /* Newest first, each version that is not known to be the start of the
+     * latest so far: read, and weighed against it. */
+    uint64_t spent = 0;
     bool cur_ok = false;
-    for (size_t i = 0; i < n; i++) {
-        const audit_version *v = order[i];
-        if (i >= 2 && best.v && v->size <= best.b.len)
-            continue; /* shorter than the latest: an older copy, unless a restart */
-        if (i > 0 && spent + v->size > budget) {
+    for (size_t i = 0; i < l.n; i++) {
+        audit_version *v = &l.v[i];
+        if (v->known)
+            continue; /* an older copy of the latest so far */
+        if (i > 0 && (out->tried > AUDIT_READS_MAX || spent + v->size > AUDIT_BUDGET)) {
             out->untried++;
             continue;
         }
         spent += i > 0 ? v->size : 0;
         out->tried++;
+        v->known = true;
         c.v = v;
         rc = fetch_checked(s, v, pk, &c.b, &c.chk);
         if (rc == -EBADMSG) {
@@ -247,11 +264,18 @@ int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bu
             cur_ok = true;
             out->current_records = c.chk.records;
         }
-        weigh(&best, &c, out);
+        /* What it begins with is older still: never read. */
+        if (!best.v) {
+            best = c;
+            bkp_buf_init(&c.b);
+            rc = mark_starts(&l, &best.b);
+        } else {
+            rc = mark_starts(&l, weigh(&best, &c, out) ? &best.b : &c.b);
+        }
+        if (rc)
+            goto out;
     }
-    /* Versions beyond the largest kept: longer than the latest, untried. */
-    if (l.versions - 1 > l.ntop && (!best.v || l.top[l.ntop - 1].size > best.b.len))
-        out->untried++;
+    out->untried += l.past;
     if (!best.v) {
         bkp_error(_("the bucket's %s: none of the %zu version(s) tried checks under the "
                     "repository's key (%llu more not tried); no copy of the log is taken from it"),
@@ -259,16 +283,18 @@ int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bu
         rc = -EBADMSG;
         goto out;
     }
-    out->state = !cur_ok              ? BKP_BUCKET_AUDIT_FORGED
-                 : best.v != &l.cur   ? BKP_BUCKET_AUDIT_ROLLED_BACK
-                 : out->two_histories ? BKP_BUCKET_AUDIT_OTHER_LONGER
-                 : out->untried       ? BKP_BUCKET_AUDIT_UNDECIDED
-                 : *out->other        ? BKP_BUCKET_AUDIT_RESTARTED
-                                      : BKP_BUCKET_AUDIT_CURRENT;
+    out->restarted = best.chk.restarts > 0;
+    out->state = !cur_ok             ? BKP_BUCKET_AUDIT_FORGED
+                 : best.v != &l.v[0] ? BKP_BUCKET_AUDIT_ROLLED_BACK
+                 : out->untried      ? BKP_BUCKET_AUDIT_UNDECIDED
+                 : !*out->other      ? BKP_BUCKET_AUDIT_CURRENT
+                 : out->restarted    ? BKP_BUCKET_AUDIT_RESTARTED
+                                     : BKP_BUCKET_AUDIT_OTHER_LONGER;
     note(out->version, sizeof(out->version), &out->written, &out->records, &best);
     *log = best.b;
     bkp_buf_init(&best.b);
 out:
+    listing_free(&l);
     bkp_buf_free(&best.b);
     bkp_buf_free(&c.b);
     return rc;
@@ -290,16 +316,20 @@ void bkp_bucket_audit_say(const bkp_bucket_audit *a)
                    "put it there; the versions behind it are read"),
                  audit_key);
     if (a->state == BKP_BUCKET_AUDIT_ROLLED_BACK)
-        bkp_warn(_("the bucket's %s: its current version %s (written %s) holds %llu record(s), "
-                   "the start of the older version %s, which holds %llu: an older copy was put "
-                   "in front (a rollback, by someone holding the credentials); the longer one is "
-                   "taken. Find out who, then `bkp rotate` puts the log back in front"),
+        bkp_warn(_("the bucket's %s: its current version %s (written %s, %llu record(s)) is an "
+                   "older copy of the log put in front (a rollback, by someone holding the "
+                   "credentials): version %s, with %llu record(s), goes further and is taken. "
+                   "Find out who; the server's next `bkp rotate` to the bucket makes its log the "
+                   "current version again (the server lost: keep the bucket as it is, as "
+                   "evidence)"),
                  audit_key, a->current, when, (unsigned long long)a->current_records, a->version,
                  (unsigned long long)a->records);
     else if (a->state == BKP_BUCKET_AUDIT_FORGED)
         bkp_warn(_("the bucket's %s: its current version %s (written %s) does not check; the "
                    "longest that does, version %s with %llu record(s), is taken. Find out who put "
-                   "it there, then `bkp rotate` puts the log back in front"),
+                   "it there; the server's next `bkp rotate` to the bucket makes its log the "
+                   "current version again (the server lost: keep the bucket as it is, as "
+                   "evidence)"),
                  audit_key, a->current, when, a->version, (unsigned long long)a->records);
     else if (a->state == BKP_BUCKET_AUDIT_OTHER_LONGER)
         bkp_warn(_("the bucket's %s: its current version %s holds %llu record(s) that do not "
@@ -309,15 +339,15 @@ void bkp_bucket_audit_say(const bkp_bucket_audit *a)
                    "other"),
                  audit_key, a->current, (unsigned long long)a->current_records, a->other, other,
                  (unsigned long long)a->other_records);
-    else if (a->state == BKP_BUCKET_AUDIT_RESTARTED)
+    else if (*a->other && a->restarted)
         bkp_info(_("the bucket's %s: the log was restarted (`bkp audit show` gives the reason of "
                    "the log_restarted record); its older version %s (written %s, %llu record(s)) "
                    "holds what came before"),
                  audit_key, a->other, other, (unsigned long long)a->other_records);
     if (a->untried)
-        bkp_warn(_("the bucket's %s: at least %llu longer version(s) were not tried (at most %d "
-                   "are, and only so many bytes): a longer copy of the log may be among them, put "
+        bkp_warn(_("the bucket's %s: %llu version(s) were not read (at most %d are, and only so "
+                   "many bytes): a copy of the log that goes further may be among them, put "
                    "behind others by someone holding the credentials. Read them with the store's "
                    "own tools (operator guide, section 12)"),
-                 audit_key, (unsigned long long)a->untried, BKP_BUCKET_TRIES);
+                 audit_key, (unsigned long long)a->untried, AUDIT_READS_MAX + 1);
 }

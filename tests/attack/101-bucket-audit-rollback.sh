@@ -113,23 +113,40 @@ output_has "delete marker"
 [ "$(wc -l <"$WORK/h.jsonl")" -gt "$(wc -l <"$WORK/after.jsonl")" ] ||
     flunk "the copy behind the delete marker was not taken"
 
-# 7. Versions planted to use up what a reader tries: eight forged copies a
-#    little longer than the log, then an older genuine one in front. The
-#    latest is beyond what is tried: never called clean, never "current".
+# 7. Versions planted to hide the latest: eight forged copies a little
+#    longer than the log, then an older genuine one in front. Each is read
+#    and passed over, and the latest behind them is found.
 ok "$BKP" rotate cloud
 s3 "/hosp-bkp/$KEY" -o "$WORK/real.jsonl" || fail "fetching the current copy"
-for i in $(seq 1 8); do
-    { cat "$WORK/real.jsonl"; printf '{"seq":%d,"op":"forged","pad":"%0*d"}\n' 999 "$i" 0; } \
-        >"$WORK/flood$i.jsonl"
-    s3_put "hosp-bkp/$KEY" "$WORK/flood$i.jsonl"
-done
+flood() {
+    for i in $(seq "$1" "$2"); do
+        { cat "$WORK/real.jsonl"; printf '{"seq":%d,"op":"forged","pad":"%d"}\n' 999 "$i"; } \
+            >"$WORK/flood.one"
+        s3_put "hosp-bkp/$KEY" "$WORK/flood.one"
+    done
+}
+flood 1 8
+s3_put "hosp-bkp/$KEY" "$WORK/oldest.jsonl"
+check_exit 1 "$BKP" audit fetch cloud -o "$WORK/flood8.jsonl" --json || true
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert not d["ok"] and d["state"] == "rolled_back" and d["failed"] == 8, d' <<<"$OUT" ||
+    flunk "eight forged versions hid the latest copy: $OUT"
+cmp -s "$WORK/flood8.jsonl" "$WORK/real.jsonl" || flunk "the latest copy behind eight forged ones was not taken"
+#    More than a reader reads: the latest is beyond them. Never called
+#    clean, never "current": what was left unread is said.
+flood 9 45
 s3_put "hosp-bkp/$KEY" "$WORK/oldest.jsonl"
 check_exit 1 "$BKP" audit fetch cloud -o "$WORK/flood.jsonl" --json || true
 python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert not d["ok"] and d["untried"] >= 1 and d["state"] != "current", d' <<<"$OUT" ||
     flunk "a flood of forged versions hid the latest copy and was called clean: $OUT"
-output_has "not tried"
+output_has "not read"
 check_exit 0 "$BKP" restore emr:latest "$WORK/out7" --from cloud || true
-output_has "not tried"
+output_has "not read"
+#    A rotation is not stopped by them: it puts the log back in front (and
+#    its prune removes what was put there unlocked).
+ok "$BKP" rotate cloud
+check_exit 0 "$BKP" audit fetch cloud -o "$WORK/flood-after.jsonl" --json || true
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["state"] == "current" and d["untried"] == 0, d' <<<"$OUT" ||
+    flunk "after the rotation the log is not the current copy: $OUT"
 
 # 8. An operator's restart of the log, then a rollback to the copy just
 #    after it, and to the copy from before it: the latest history is taken.
