@@ -28,6 +28,10 @@
 #include "bkp/keys/sheet.h"
 #include "bkp/store/repo.h"
 
+/* How far a record's time may fall behind an earlier record's before the
+ * log is said to go back in time (a clock stepped back a little). */
+#define BKP_AUDIT_TIME_TOLERANCE 300
+
 /* The largest log (or copy of one) that is read: several years of hourly
  * records of ten data sets; anything larger was not written by bkp. */
 #define BKP_AUDIT_LOG_MAX (256ULL << 20)

@@ -207,9 +207,7 @@ static int hand_over(bkp_audit_fn fn, json_t *j, void *ctx)
     return fn(&e, ctx);
 }
 
-
 /* How far a record's time may lie before an earlier one's (NTP steps). */
-#define TIME_TOLERANCE 300
 
 /* One reading of a log: each line parsed once and its signature checked
  * once, for both answers — the check of the whole chain, and the records
@@ -248,7 +246,7 @@ static void chained_record(walk *w, json_t *j, uint64_t i)
     }
     if (t < 0)
         return;
-    if (w->latest >= 0 && t < w->latest - TIME_TOLERANCE && !w->back.code) {
+    if (w->latest >= 0 && t < w->latest - BKP_AUDIT_TIME_TOLERANCE && !w->back.code) {
         w->back = (bkp_audit_problem){.code = BKP_AUDIT_TIME_BACKWARDS, .at = i};
         bkp_iso_time(w->back.when, sizeof(w->back.when), t);
         bkp_iso_time(w->back.before, sizeof(w->back.before), w->latest);

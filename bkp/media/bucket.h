@@ -222,7 +222,9 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
  * front (ours, older or cut short: a rollback; or their own), never take
  * ours away. So: of the versions that check under `pk`, the one that goes
  * furthest — of two, the longer where one continues the other, else the one
- * whose records reach the later (signed) time. The versions are read newest
+ * whose record where they part is a restart of the log, else the one whose
+ * records reach the later signed time by more than a clock's tolerance
+ * (else none can tell: two histories). The versions are read newest
  * first, each whole under its cap and checked as the bytes it is, but for
  * those whose ETag (the MD5 of a single-part upload) is the MD5 of the
  * start of a copy read that checks: older copies of it, which a rotation's
@@ -234,12 +236,12 @@ int bkp_bucket_fetch_meta(bkp_s3 *s, const char *dir, const bkp_bucket_trust *t,
  * the rest, bkp_bucket_audit_say. */
 typedef enum bkp_bucket_audit_state {
     BKP_BUCKET_AUDIT_CURRENT,      /* the current version goes furthest */
-    BKP_BUCKET_AUDIT_RESTARTED,    /* the same; an older history (`other`) before a restart
-                                      it records */
+    BKP_BUCKET_AUDIT_RESTARTED,    /* the same; an older history (`other`) before the restart
+                                      it records where they part */
     BKP_BUCKET_AUDIT_ROLLED_BACK,  /* it checks, and a version behind it goes further */
     BKP_BUCKET_AUDIT_FORGED,       /* it does not check: the furthest that does is taken */
-    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; another history (`other`) checks too, and it
-                                      records no restart of the log */
+    BKP_BUCKET_AUDIT_OTHER_LONGER, /* taken; another history (`other`) checks too, and no
+                                      restart where they part tells them apart */
     BKP_BUCKET_AUDIT_UNDECIDED,    /* taken, the furthest of those read; others were left
                                       unread (`untried`) */
 } bkp_bucket_audit_state;
@@ -248,7 +250,6 @@ typedef struct bkp_bucket_audit {
     char version[BKP_S3_VERSION_MAX + 1]; /* the version taken */
     time_t written;                       /* its Last-Modified */
     uint64_t records;                     /* its records */
-    bool restarted;                       /* it records a restart of the log */
     char current[BKP_S3_VERSION_MAX + 1]; /* the current version (behind any delete marker) */
     time_t current_written;
     uint64_t current_records;           /* 0 when it does not check */
@@ -256,6 +257,7 @@ typedef struct bkp_bucket_audit {
     char other[BKP_S3_VERSION_MAX + 1]; /* another history that checks ("": none) */
     time_t other_written;
     uint64_t other_records;
+    bool two_histories;   /* one that no restart where they part explains */
     size_t versions;      /* versions listed (not delete markers) */
     size_t tried, failed; /* read and checked; of which did not check */
     uint64_t untried;     /* neither read nor known to be older copies */

@@ -19,14 +19,15 @@
 
 static const char audit_key[] = BKP_BUCKET_REPO BKP_AUDIT_COPY;
 
-/* The versions kept from the listing, newest first: no bucket a rotation
- * writes to holds so many (one a rotation, superseded ones pruned once
- * their lock ends); those past it are counted, not kept. */
+/* The entries listed, newest first, delete markers too: no bucket a
+ * rotation writes to holds so many (one a rotation, superseded ones pruned
+ * once their lock ends); the listing stops there, and the rest is said. */
 #define AUDIT_VERSIONS_MAX 100000
 /* What is read beyond the current version: so many versions, so many
  * bytes. Each is read whole and every record of it checked. */
 #define AUDIT_READS_MAX (4 * BKP_BUCKET_TRIES)
-#define AUDIT_BUDGET (1ULL << 30)
+#define AUDIT_BUDGET_FLOOR (64ULL << 20)
+#define AUDIT_BUDGET_MAX (1ULL << 30)
 
 typedef struct audit_version {
     char *id;
@@ -39,7 +40,8 @@ typedef struct audit_version {
 typedef struct audit_listing {
     audit_version *v; /* real versions, newest first */
     size_t n, cap;
-    uint64_t past; /* versions past AUDIT_VERSIONS_MAX, not kept */
+    uint64_t seen; /* entries listed, delete markers too */
+    bool past;     /* the listing was cut at AUDIT_VERSIONS_MAX entries */
     bool marker_first, any;
 } audit_listing;
 
@@ -51,12 +53,12 @@ static int take(const bkp_s3_object *o, void *ctx)
     if (!l->any && o->delete_marker)
         l->marker_first = true;
     l->any = true;
+    if (++l->seen > AUDIT_VERSIONS_MAX) {
+        l->past = true; /* the rest is not listed: said as unread */
+        return 1;
+    }
     if (o->delete_marker || !*o->version_id)
         return 0;
-    if (l->n == AUDIT_VERSIONS_MAX) {
-        l->past++;
-        return 0;
-    }
     if (l->n == l->cap) {
         size_t cap = l->cap ? 2 * l->cap : 64;
         audit_version *v = realloc(l->v, cap * sizeof(*v));
@@ -162,9 +164,9 @@ static int mark_starts(audit_listing *l, const bkp_buf *best)
         unsigned char md[EVP_MAX_MD_SIZE];
         unsigned int ml = 0;
         char hex[33];
-        EVP_DigestUpdate(m, best->data + done, w[k]->size - done);
-        done = w[k]->size;
-        if (EVP_MD_CTX_copy_ex(t, m) != 1 || EVP_DigestFinal_ex(t, md, &ml) != 1 || ml != 16) {
+        if (EVP_DigestUpdate(m, best->data + done, w[k]->size - done) != 1 ||
+            (done = w[k]->size, EVP_MD_CTX_copy_ex(t, m) != 1) ||
+            EVP_DigestFinal_ex(t, md, &ml) != 1 || ml != 16) {
             rc = -ENOMEM;
             break;
         }
@@ -185,14 +187,54 @@ typedef struct copy {
     bkp_audit_check chk;
 } copy;
 
-/* Is `a` a later history than `b` (both check)? The longer, when one
- * continues the other; else the one whose records go further in time
- * (each signed): after an operator's restart, the log since it. */
-static bool later(const copy *a, const copy *b)
+/* The first record at which `a` and `b` differ (1 when the first does). */
+static uint64_t diverge(const bkp_buf *a, const bkp_buf *b)
 {
+    size_t n = a->len < b->len ? a->len : b->len, i = 0;
+    uint64_t line = 1;
+    while (i < n && a->data[i] == b->data[i])
+        line += a->data[i++] == '\n';
+    return line;
+}
+
+/* Is record `at` (from 1) of the copy `b` (that checks) a restart of the
+ * log? */
+static bool restarts_at(const bkp_buf *b, uint64_t at)
+{
+    const uint8_t *p = b->data, *end = b->data + b->len, *nl = NULL;
+    for (uint64_t i = 1; p && p < end; i++, p = nl ? nl + 1 : NULL) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (i < at)
+            continue;
+        json_t *j = json_loadb((const char *)p, nl ? (size_t)(nl - p) : (size_t)(end - p), 0, NULL);
+        const char *op = json_string_value(json_object_get(j, "op"));
+        bool yes = op && !strcmp(op, "log_restarted");
+        json_decref(j);
+        return yes;
+    }
+    return false;
+}
+
+/* Which of `a` and `b` (both check) goes further: 1 `a`, 0 `b`, -1 none
+ * can tell. The longer, where one continues the other; else the one whose
+ * record where they part is a restart of the log (bkp_audit_restart
+ * continues a log where it was cut: its record is the first to differ);
+ * else the one whose records reach the later signed time, by more than a
+ * clock's tolerance. `*explained` when a restart tells them apart. */
+static int later(const copy *a, const copy *b, bool *explained)
+{
+    *explained = false;
     if (continues(&a->b, &b->b) || continues(&b->b, &a->b))
         return a->b.len > b->b.len;
-    return a->chk.latest > b->chk.latest || (a->chk.latest == b->chk.latest && a->b.len > b->b.len);
+    uint64_t at = diverge(&a->b, &b->b);
+    bool ra = restarts_at(&a->b, at), rb = restarts_at(&b->b, at);
+    if (ra != rb) {
+        *explained = true;
+        return ra;
+    }
+    if (a->chk.latest > b->chk.latest + BKP_AUDIT_TIME_TOLERANCE)
+        return 1;
+    return b->chk.latest > a->chk.latest + BKP_AUDIT_TIME_TOLERANCE ? 0 : -1;
 }
 
 static void note(char *id, size_t n, time_t *when, uint64_t *records, const copy *c)
@@ -202,17 +244,19 @@ static void note(char *id, size_t n, time_t *when, uint64_t *records, const copy
     *records = c->chk.records;
 }
 
-/* Weigh copy `c` (just read, checked) against the latest so far, `best`:
- * the later becomes `best`; a history that neither continues is noted in
- * `out` (the first one). 1 when `best` changed. */
+/* Weigh copy `c` (just read, checked) against the furthest so far, `best`:
+ * the one that goes further becomes `best` (`best` stays when none can
+ * tell); a history that neither continues is noted in `out` (the first),
+ * and whether a restart where they part explains it. 1 when `best` changed. */
 static int weigh(copy *best, copy *c, bkp_bucket_audit *out)
 {
-    bool same = continues(&c->b, &best->b) || continues(&best->b, &c->b);
-    bool l = later(c, best);
+    bool explained, same = continues(&c->b, &best->b) || continues(&best->b, &c->b);
+    int l = later(c, best, &explained);
     if (!same && !*out->other)
         note(out->other, sizeof(out->other), &out->other_written, &out->other_records,
-             l ? best : c);
-    if (!l)
+             l == 1 ? best : c);
+    out->two_histories |= !same && !explained;
+    if (l != 1)
         return 0;
     bkp_buf_free(&best->b);
     *best = *c;
@@ -228,23 +272,30 @@ int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bu
     bkp_buf_init(&best.b);
     bkp_buf_init(&c.b);
     int rc = bkp_s3_list_versions(s, audit_key, take, &l);
+    rc = rc > 0 ? 0 : rc; /* stopped at the bound */
     if (!rc && !l.n)
         rc = -ENOENT;
     if (rc)
         goto out;
-    out->versions = l.n + l.past;
+    out->versions = l.n;
     out->hidden = l.marker_first;
     snprintf(out->current, sizeof(out->current), "%s", l.v[0].id);
     out->current_written = l.v[0].mtime;
     /* Newest first, each version that is not known to be the start of the
      * latest so far: read, and weighed against it. */
-    uint64_t spent = 0;
+    /* The bytes: in proportion to the log, as the two newest versions
+     * say (one may be a copy put in front, cut short). */
+    uint64_t spent = 0, big = l.v[0].size;
+    if (l.n > 1 && l.v[1].size > big)
+        big = l.v[1].size;
+    uint64_t budget = AUDIT_BUDGET_FLOOR + 4 * big;
+    budget = budget < AUDIT_BUDGET_MAX ? budget : AUDIT_BUDGET_MAX;
     bool cur_ok = false;
     for (size_t i = 0; i < l.n; i++) {
         audit_version *v = &l.v[i];
         if (v->known)
             continue; /* an older copy of the latest so far */
-        if (i > 0 && (out->tried > AUDIT_READS_MAX || spent + v->size > AUDIT_BUDGET)) {
+        if (i > 0 && (out->tried > AUDIT_READS_MAX || spent + v->size > budget)) {
             out->untried++;
             continue;
         }
@@ -283,13 +334,12 @@ int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bu
         rc = -EBADMSG;
         goto out;
     }
-    out->restarted = best.chk.restarts > 0;
-    out->state = !cur_ok             ? BKP_BUCKET_AUDIT_FORGED
-                 : best.v != &l.v[0] ? BKP_BUCKET_AUDIT_ROLLED_BACK
-                 : out->untried      ? BKP_BUCKET_AUDIT_UNDECIDED
-                 : !*out->other      ? BKP_BUCKET_AUDIT_CURRENT
-                 : out->restarted    ? BKP_BUCKET_AUDIT_RESTARTED
-                                     : BKP_BUCKET_AUDIT_OTHER_LONGER;
+    out->state = !cur_ok              ? BKP_BUCKET_AUDIT_FORGED
+                 : best.v != &l.v[0]  ? BKP_BUCKET_AUDIT_ROLLED_BACK
+                 : out->two_histories ? BKP_BUCKET_AUDIT_OTHER_LONGER
+                 : out->untried       ? BKP_BUCKET_AUDIT_UNDECIDED
+                 : *out->other        ? BKP_BUCKET_AUDIT_RESTARTED
+                                      : BKP_BUCKET_AUDIT_CURRENT;
     note(out->version, sizeof(out->version), &out->written, &out->records, &best);
     *log = best.b;
     bkp_buf_init(&best.b);
@@ -333,13 +383,13 @@ void bkp_bucket_audit_say(const bkp_bucket_audit *a)
                  audit_key, a->current, when, a->version, (unsigned long long)a->records);
     else if (a->state == BKP_BUCKET_AUDIT_OTHER_LONGER)
         bkp_warn(_("the bucket's %s: its current version %s holds %llu record(s) that do not "
-                   "continue the older version %s (written %s, %llu record(s)), which checks too, "
-                   "and no restart of the log it records explains it: two histories signed by "
+                   "continue version %s (written %s, %llu record(s)), which checks too, "
+                   "and no restart of the log where they part explains it: two histories signed by "
                    "the repository's key. The current one is taken; find out who wrote the "
                    "other"),
                  audit_key, a->current, (unsigned long long)a->current_records, a->other, other,
                  (unsigned long long)a->other_records);
-    else if (*a->other && a->restarted)
+    else if (a->state == BKP_BUCKET_AUDIT_RESTARTED)
         bkp_info(_("the bucket's %s: the log was restarted (`bkp audit show` gives the reason of "
                    "the log_restarted record); its older version %s (written %s, %llu record(s)) "
                    "holds what came before"),

@@ -539,6 +539,10 @@ int bkp_copy_audit(bkp_repo *src, bkp_repo *dst)
             goto out;
         }
     }
+    /* A torn record at the end (an append cut by a crash) is no record: the
+     * copy ends with the last whole one, and checks as every copy must. */
+    while (data.len && data.data[data.len - 1] != '\n')
+        data.len--;
     if (!(rc = bkp_mkdir_p(dir, 0700)))
         rc = bkp_durable_write(dir, slash + 1, data.data, data.len, BKP_DURABLE_PRIVATE);
 failed:

@@ -174,4 +174,16 @@ check_exit 1 "$BKP" audit fetch cloud -o "$WORK/r2.jsonl" || true
 cmp -s "$WORK/r2.jsonl" "$WORK/restart3.jsonl" ||
     flunk "the history from before the restart, put in front, was taken"
 
+# 9. A crash in the middle of an append leaves a torn record at the end of
+#    the host's log: the copy a rotation uploads ends with the last whole
+#    record, so an honest bucket never holds a version that does not check.
+printf '{"seq":999,"op":"torn' >>"$REPO/audit/log.jsonl"
+check_exit 0 "$BKP" rotate cloud || true
+echo "after the crash" >>"$DATA/emr/n3.txt"
+ok "$BKP" backup emr
+ok "$BKP" rotate cloud
+check_exit 0 "$BKP" audit fetch cloud -o "$WORK/torn.jsonl" --json || true
+python3 -c 'import json,sys; d=json.loads(sys.stdin.read()); assert d["ok"] and d["failed"] == 0, d' <<<"$OUT" ||
+    flunk "a torn record of the host's log reached the bucket: $OUT"
+
 finish
