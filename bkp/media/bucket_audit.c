@@ -59,14 +59,8 @@ static int take(const bkp_s3_object *o, void *ctx)
     }
     if (o->delete_marker || !*o->version_id)
         return 0;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        audit_version *v = realloc(l->v, cap * sizeof(*v));
-        if (!v)
-            return -ENOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (bkp_grow(&l->v, &l->cap, l->n, sizeof(*l->v), 64))
+        return -ENOMEM;
     audit_version *v = &l->v[l->n];
     *v = (audit_version){.id = strdup(o->version_id), .size = o->size, .mtime = o->mtime};
     if (!v->id)
