@@ -695,9 +695,9 @@ static int audit_check(cli *c)
 }
 
 /* The copy of the log on medium `m`, checked under `pk`, into `log`: a
- * bucket's by its rule (bkp_bucket_fetch_audit: every version it keeps
- * weighed), `*a` saying what was found; a disk's as its last rotation left
- * it. An exit code. */
+ * bucket's by its rule (bkp_bucket_fetch_audit: the version that goes
+ * furthest), `*a` saying what was found; a disk's as its last rotation
+ * left it. An exit code. */
 static int medium_log(cli *c, const cli_medium *m, const uint8_t *pk, bkp_buf *log,
                       bkp_bucket_audit *a, bool *bucket)
 {
@@ -746,8 +746,9 @@ static int medium_log(cli *c, const cli_medium *m, const uint8_t *pk, bkp_buf *l
 /* fetch MEDIUM -o FILE: the copy of the primary's log a medium holds,
  * checked, into FILE, where `audit show` and `audit verify --journal` read
  * it on any machine: the bad day's, with a bucket the one copy left, or the
- * inspector's. Tampering found (a rollback, a forged or hidden version) is
- * said and exits 1, the file holding the longest copy that checks. */
+ * inspector's. What someone put in the bucket (a rollback, a forged or
+ * hidden version, versions left unread) is said and exits 1, the file
+ * holding the copy that goes furthest of those read. */
 static int audit_fetch(cli *c)
 {
     if (c->nargs < 2 || !c->output || c->journal) {
@@ -812,7 +813,7 @@ static int audit_fetch(cli *c)
                c->output);
     } else if (!ex) {
         printf(_("the copy of the audit log on %s (as its last rotation left it): %llu "
-                 "record(s), chain and signatures by the key %s intact; written to %s\n"),
+                 "record(s), chain and signatures by the key %s sound; written to %s\n"),
                m.name, (unsigned long long)a.records, fp, c->output);
     }
     if (!ex && !c->json)
@@ -821,8 +822,8 @@ static int audit_fetch(cli *c)
                c->output, c->output, fp);
     if (!ex && tampered && !c->json)
         bkp_error(_("someone holding the bucket's credentials put versions there (said above): "
-                    "%s holds the latest copy of the log among those checked; keep it with the "
-                    "incident report"),
+                    "%s holds the copy of the log that goes furthest of those read; keep it with "
+                    "the incident report"),
                   c->output);
     cli_medium_clear(&m);
     return ex ? ex : tampered ? EXIT_FAILED : EXIT_OK;
