@@ -311,9 +311,8 @@ static const command commands[] = {
          "audit report [--from DATE] [--to DATE] [--format F] [--lang ja|en] | "
          "audit check REPORT [--journal FILE --public-key KEY] [--json] | audit fetch MEDIUM "
          "-o FILE [--public-key KEY] | audit restart REASON",
-     .summary =
-         N_("check the signed audit log, show it, or write the evidence report for checklist "
-            "item 3-②"),
+     .summary = N_("check the signed audit log, show it, fetch a medium's copy of it, or write the "
+                   "evidence report for checklist item 3-②"),
      .example = N_("bkp audit verify\tcheck the signed audit log from its first record")},
     {.name = "policy",
      .run = cmd_policy,

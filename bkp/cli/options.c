@@ -62,9 +62,8 @@ static const cli_option options[] = {
         "--key-from - asks for the sheets on the terminal, line by line, each line checked as "
         "typed")},
     {"public-key", 0, "HEX|FILE", ARG_STRING, F(public_key), true,
-     N_("audit verify, verify: check signatures and chains with the public key you pinned (`bkp "
-        "key "
-        "fingerprint`); no secret")},
+     N_("audit verify, show, check and fetch, verify: check signatures and chains with the "
+        "public key you pinned (`bkp key fingerprint`); no secret")},
     {"json", 0, NULL, ARG_FLAG, F(json), false, N_("print JSON for programs instead of text")},
     {"dataset", 0, "NAME", ARG_NAME, F(dataset), false, N_("only this data set")},
     {"path", 0, "P", ARG_STRING, F(path), false, N_("restore only this stored path")},
