@@ -790,8 +790,6 @@ static int audit_fetch(cli *c)
     char fp[BKP_FINGERPRINT_LEN], when[64];
     bkp_pubkey_fingerprint(pk, fp);
     bkp_local_time(when, sizeof(when), a.written, "?");
-    static const char *const states[] = {"current", "restarted",     "rolled_back",
-                                         "forged",  "two_histories", "undecided"};
     if (!ex && c->json) {
         json_t *out = json_pack("{s:b, s:s, s:s, s:I, s:s}", "ok", !tampered, "medium", m.name,
                                 "file", c->output, "records", (json_int_t)a.records, "key", fp);
@@ -799,10 +797,10 @@ static int audit_fetch(cli *c)
             json_object_update_new(
                 out, json_pack("{s:s, s:I, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s?}", "version",
                                a.version, "written", (json_int_t)a.written, "current", a.current,
-                               "state", states[a.state], "hidden", a.hidden, "versions",
-                               (json_int_t)a.versions, "tried", (json_int_t)a.tried, "failed",
-                               (json_int_t)a.failed, "untried", (json_int_t)a.untried, "other",
-                               *a.other ? a.other : NULL));
+                               "state", bkp_bucket_audit_state_name(a.state), "hidden", a.hidden,
+                               "versions", (json_int_t)a.versions, "tried", (json_int_t)a.tried,
+                               "failed", (json_int_t)a.failed, "untried", (json_int_t)a.untried,
+                               "other", *a.other ? a.other : NULL));
         cli_print_json(out);
     } else if (!ex && bucket) {
         printf(_("the copy of the audit log in the bucket of %s: version %s, written %s, %llu "

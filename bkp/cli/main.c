@@ -127,6 +127,12 @@ static bool audit_alone(const cli *c)
            (fetch && c->public_key);
 }
 
+/* What a form that checks alone checks: the journal, or the medium fetched. */
+static const char *checked_name(const cli *c)
+{
+    return c->journal ? c->journal : c->nargs > 1 ? c->args[1] : "";
+}
+
 static bool audit_alone_checks(const cli *c)
 {
     return (c->journal && arg_is(c, (const char *const[]){"verify", "check", NULL})) ||
@@ -574,9 +580,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
         bkp_error(_("no repository is here to check %s with: give the repository's public key, "
                     "--public-key \"FINGERPRINT\" (the fingerprint on the key sheet or the "
                     "printed procedure), or run it where the repository is (--repo DIR)"),
-                  c->journal     ? c->journal
-                  : c->nargs > 1 ? c->args[1]
-                                 : "");
+                  checked_name(c));
         return EXIT_USAGE;
     }
     if ((c->from || c->key_fingerprint) && cmd->from && (needs & NEED_REPO_WRITE)) {
@@ -600,10 +604,7 @@ static int prepare(const command *cmd, cli *c, bkp_lock **cycle, bkp_lock **writ
                 _("there is no repository at %s to check %s with: give the repository's "
                   "public key, --public-key \"FINGERPRINT\" (the fingerprint on the key sheet "
                   "or the printed procedure)"),
-                repo,
-                c->journal     ? c->journal
-                : c->nargs > 1 ? c->args[1]
-                               : "");
+                repo, checked_name(c));
             return EXIT_USAGE;
         }
     }

@@ -264,6 +264,9 @@ typedef struct bkp_bucket_audit {
 } bkp_bucket_audit;
 int bkp_bucket_fetch_audit(bkp_s3 *s, const uint8_t pk[32], bkp_buf *log, bkp_bucket_audit *out)
     __attribute__((warn_unused_result));
+/* The state's stable word, for --json ("current", "restarted",
+ * "rolled_back", "forged", "two_histories", "undecided"). */
+const char *bkp_bucket_audit_state_name(bkp_bucket_audit_state s);
 /* Did someone with the credentials put anything there: a delete marker, a
  * rollback, a version that does not check, two histories, versions left
  * untried? */

@@ -344,6 +344,17 @@ out:
     return rc;
 }
 
+const char *bkp_bucket_audit_state_name(bkp_bucket_audit_state s)
+{
+    static const char *const names[] = {[BKP_BUCKET_AUDIT_CURRENT] = "current",
+                                        [BKP_BUCKET_AUDIT_RESTARTED] = "restarted",
+                                        [BKP_BUCKET_AUDIT_ROLLED_BACK] = "rolled_back",
+                                        [BKP_BUCKET_AUDIT_FORGED] = "forged",
+                                        [BKP_BUCKET_AUDIT_OTHER_LONGER] = "two_histories",
+                                        [BKP_BUCKET_AUDIT_UNDECIDED] = "undecided"};
+    return (size_t)s < sizeof(names) / sizeof(*names) && names[s] ? names[s] : "unknown";
+}
+
 bool bkp_bucket_audit_tampered(const bkp_bucket_audit *a)
 {
     return a->hidden || a->failed || a->untried ||
