@@ -241,7 +241,8 @@ static bool terminal(void)
  * Recorded as a drill that failed ("unstarted"), so that the schedule
  * counts from it (not tried again, and said again, at every run) and the
  * status and the evidence show it, under the first data set it names (or,
- * its runbook unread, the first whose `runbook:` it is). */
+ * its runbook unread, the first whose `runbook:` it is; of none when only
+ * `drills:` names it, and then every data set's status shows it). */
 static void record_unstarted(cli *c, const char *name, const rb_runbook *rb)
 {
     char stem[256], ja[256];

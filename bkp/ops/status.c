@@ -69,6 +69,16 @@ static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *r
     return true;
 }
 
+/* Does `r` hold a drill of runbook `stem` (NULL: none said)? */
+static bool holds_runbook(const last_rec *r, const char *stem)
+{
+    rb_drill_figures f;
+    for (size_t i = 0; stem && i < r->nrunbooks; i++)
+        if (rb_drill_figures_read(&r->by_runbook[i], &f), f.runbook && !strcmp(f.runbook, stem))
+            return true;
+    return false;
+}
+
 /* Does `p` name runbook `stem` (as records name one) for data set `d`:
  * as its runbook, or among the scheduled drills? */
 static bool runbook_named(const pol_policy *p, const pol_dataset *d, const char *stem)
@@ -115,9 +125,18 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     rb_drill_figures_read(e, &f);
     if (!strcmp(op, "drill") && e->ok && f.key_recovery)
         l->key_drill = e->time;
+    for (size_t i = 0; !ds && !strcmp(op, "drill") && i < l->p->ndatasets; i++)
+        /* A drill filed under no data set (its runbook could not be read,
+         * and only `drills:` names it) may be any data set's: each shows
+         * it until that runbook's next record. */
+        if (runbook_named(l->p, &l->p->datasets[i], f.runbook))
+            l->nomem |= !hold_by_runbook(&l->of[i], e, f.runbook);
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
-        if (strcmp(ds, l->p->datasets[i].name))
+        if (strcmp(ds, l->p->datasets[i].name)) {
+            if (!strcmp(op, "drill") && holds_runbook(&l->of[i], f.runbook))
+                l->nomem |= !hold_by_runbook(&l->of[i], e, f.runbook); /* that next record */
             continue;
+        }
         if (!strcmp(op, "backup"))
             bkp_audit_entry_hold(&l->of[i].backup, e);
         else if (!strcmp(op, "drill")) {

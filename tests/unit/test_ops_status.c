@@ -184,6 +184,35 @@ static void test_drill_failure_of_another_runbook(void **state)
     rst_status_clear(&st);
 }
 
+/* A scheduled drill that could not start, its runbook unread and named
+ * only by `drills:`, is filed under no data set: every data set shows it
+ * until that runbook's next record, wherever that one is filed. */
+static void test_drill_unstarted_of_no_dataset(void **state)
+{
+    fixture *x = *state;
+    rst_status st;
+    assert_int_equal(ops_repo_record(&x->f, "drill", NULL, true,
+                                     json_pack("{s:s, s:b, s:b}", "runbook", "monthly", "drill", 1,
+                                               "unstarted", 1)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    for (int i = 0; i < 2; i++) {
+        const rst_drill *dr = &dataset(&st, i ? "lab" : "emr")->last_drill;
+        assert_string_equal(dr->when.outcome, "failed");
+        assert_string_equal(dr->runbook, "monthly");
+    }
+    rst_status_clear(&st);
+    /* Mended, it ran for emr: the failure is gone from both. */
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", false,
+                                     json_pack("{s:s, s:f}", "runbook", "monthly", "seconds", 4.0)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_string_equal(dataset(&st, "emr")->last_drill.when.outcome, "ok");
+    assert_string_equal(dataset(&st, "emr")->last_drill.runbook, "monthly");
+    assert_int_equal(dataset(&st, "lab")->last_drill.when.time, 0);
+    rst_status_clear(&st);
+}
+
 static void test_suspicious_until_cleared(void **state)
 {
     fixture *x = *state;
@@ -500,6 +529,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_verdicts_and_ages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_failure_of_another_runbook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drill_unstarted_of_no_dataset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspicious_until_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
