@@ -101,7 +101,7 @@ bkp_repo *cli_primary_of(cli *c, const bkp_repo *source)
     bool copy = path && cli_repo_on_medium(path, &mount);
     free(mount);
     if (path && !is_source && !copy && stat(path, &st) == 0 &&
-        bkp_repo_open_copy(path, source, BKP_REPO_READONLY | BKP_REPO_ASKING, &primary) == 0)
+        bkp_repo_open_primary_of(path, source, &primary) == 0)
         return primary;
     return NULL;
 }

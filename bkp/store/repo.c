@@ -464,7 +464,9 @@ static int open_repo(const char *path, const char *pass, size_t passlen, const u
                       r->path, r->uuid, like->path, like->uuid);
         rc = -EXDEV;
         goto fail;
-    } else if ((rc = bkp_repo_keys_copy(r, like, !(flags & BKP_REPO_READONLY))) ||
+    } else if ((rc = flags & BKP_REPO_OF_COPY
+                         ? bkp_repo_keys_of_copy(r, like)
+                         : bkp_repo_keys_copy(r, like, !(flags & BKP_REPO_READONLY))) ||
                (rc = bkp_keys_dup(like->keys, &r->keys))) {
         goto fail;
     }
@@ -541,6 +543,15 @@ int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, b
     int rc = bkp_layout_check(path);
     return rc ? rc
               : open_repo(path, NULL, 0, NULL, like, flags | BKP_REPO_COPY | BKP_REPO_MEDIUM, out);
+}
+
+int bkp_repo_open_primary_of(const char *path, const bkp_repo *copy, bkp_repo **out)
+{
+    /* As a copy's: a layout of links is refused before anything is read. */
+    int rc = bkp_layout_check(path);
+    return rc ? rc
+              : open_repo(path, NULL, 0, NULL, copy,
+                          BKP_REPO_READONLY | BKP_REPO_ASKING | BKP_REPO_OF_COPY, out);
 }
 
 bool bkp_repo_is_copy(const bkp_repo *r)

@@ -77,6 +77,9 @@ enum {
      * copy of `like`: another repository's -EXDEV is its answer, not logged
      * (the same UUID under another key is, as always). */
     BKP_REPO_ASKING = 16,
+    /* Set by bkp_repo_open_primary_of: the primary, opened with the keys of
+     * a copy of it. */
+    BKP_REPO_OF_COPY = 32,
 };
 
 /* Create a repository at `path` (absent or an empty directory). Refuses a
@@ -107,6 +110,15 @@ int bkp_repo_reload(bkp_repo *r) __attribute__((warn_unused_result));
  * -EXDEV (logged, unless BKP_REPO_ASKING) when it is not a copy of that
  * repository. */
 int bkp_repo_open_copy(const char *path, const bkp_repo *like, unsigned flags, bkp_repo **out)
+    __attribute__((warn_unused_result));
+/* Open read-only the primary repository at `path` with the keys of `copy`,
+ * a copy of it opened first (a disk read where its repository is): for the
+ * record of what was done with the copy. -EXDEV (not logged) when `path`
+ * holds another repository. The primary's list of key slots is as new as
+ * any copy's or newer: a copy's list is of its last rotation, and a key
+ * changed since leaves it behind until the next one. A primary's list
+ * older than the copy's was put back (-ESTALE, said). */
+int bkp_repo_open_primary_of(const char *path, const bkp_repo *copy, bkp_repo **out)
     __attribute__((warn_unused_result));
 /* Start a copy of `like` at `path` (absent or empty): its config and sealed
  * key file, so the copy alone and the passphrase open it. */

@@ -103,6 +103,8 @@ struct bkp_key_slots;
 int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint8_t pk[32]);
 int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk[32]);
 int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable);
+/* The other way round: `r` the primary, `copy` a copy of it (read-only). */
+int bkp_repo_keys_of_copy(bkp_repo *r, const bkp_repo *copy);
 /* Read the key file at `path` and check it (signature by `pk`, repository `uuid`). */
 int bkp_repo_key_file_read(const char *path, const uint8_t pk[32], const char *uuid,
                            struct bkp_key_slots *out);

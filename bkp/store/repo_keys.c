@@ -89,10 +89,27 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
          * slots are as written: what did not match is the passphrase. (One of
          * format 1 has none; its damage reads the same, and the key sheet
          * opens it either way.) */
-        bkp_error(_("wrong passphrase for the repository %s (no key slot opens with it); "
-                    "nothing was written. Check the passphrase, or open it with the key sheet "
-                    "from the safe: --key-from SHEET"),
-                  r->path);
+        time_t newest = 0;
+        char when[64];
+        for (unsigned i = 0; i < slots->n; i++) {
+            const bkp_key_slot *k = &slots->slot[i];
+            newest = k->created > newest ? k->created : newest;
+            newest = k->changed > newest ? k->changed : newest;
+        }
+        if (r->flags & BKP_REPO_MEDIUM)
+            /* A copy keeps the list of its last rotation: a passphrase
+             * given on the server since is not in it yet. */
+            bkp_error(_("wrong passphrase for the copy %s (none of its %u key slots opens with "
+                        "it); nothing was written. A copy holds the passphrases of its last "
+                        "rotation (its newest key change: %s): one added or changed on the "
+                        "server since opens it only after its next rotation. Use the passphrase "
+                        "of that day, or the key sheet from the safe: --key-from SHEET"),
+                      r->path, slots->n, bkp_local_time(when, sizeof(when), newest, "?"));
+        else
+            bkp_error(_("wrong passphrase for the repository %s (no key slot opens with it); "
+                        "nothing was written. Check the passphrase, or open it with the key sheet "
+                        "from the safe: --key-from SHEET"),
+                      r->path);
         goto out;
     }
     if (rc) {
@@ -265,4 +282,35 @@ out:
     free(b);
     free(dir);
     return rc == -ESTALE ? rc : rc ? -EBADMSG : 0;
+}
+
+/*
+ * The primary `r` opened with the keys of `copy` (bkp_repo_open_primary_of):
+ * its own key file must be its signed list, and no older than the copy's.
+ * The copy's may be older (of its last rotation); a newer one means the
+ * primary's was put back, as bkp_repo_keys_copy says the other way round.
+ */
+int bkp_repo_keys_of_copy(bkp_repo *r, const bkp_repo *copy)
+{
+    char *a = bkp_path_join(r->path, "keys/key"), *b = bkp_path_join(copy->path, "keys/key");
+    bkp_key_slots *mine = calloc(1, sizeof(*mine)), *its = calloc(1, sizeof(*its));
+    const uint8_t *pk = bkp_keys_sign_pk(copy->keys);
+    int rc = a && b && mine && its ? bkp_repo_key_file_read(a, pk, r->uuid, mine) : -ENOMEM;
+    if (rc)
+        bkp_error(_("cannot read the repository's key file %s: %s"), a ? a : r->path,
+                  bkp_strerror(rc));
+    else if (!bkp_repo_key_file_read(b, pk, copy->uuid, its) && its->serial > mine->serial) {
+        bkp_error(_("%s: the repository's key file (list %llu) is older than that of its copy "
+                    "%s (list %llu): it was put back, and a retired passphrase may open it again. "
+                    "Nothing was recorded in its log; compare `bkp key list` with the audit log "
+                    "(key-add, key-passwd, key-remove) and tell the security manager"),
+                  r->path, (unsigned long long)mine->serial, copy->path,
+                  (unsigned long long)its->serial);
+        rc = -ESTALE;
+    }
+    free(mine);
+    free(its);
+    free(a);
+    free(b);
+    return rc == -ESTALE || rc == -ENOMEM ? rc : rc ? -EBADMSG : 0;
 }

@@ -101,6 +101,21 @@ opens "$REPO" "$P2"
 opens "$MNT/repo" "$P1"
 ok "$BKP" verify -v --media usb-a --passphrase-file "$P3"
 output_has "older list of key slots"
+# Read now with the retired passphrase its list still holds, the disk's
+# older list is no fault of the server's: the restore is recorded in the server's log, and
+# nothing says its key file was put back (before, the server's newer list
+# was taken for one put back, and the record went to a journal).
+ok "$BKP" restore ds:1 "$WORK/behind/out" --from usb-a --passphrase-file "$P1" </dev/null
+grep -q "put back\|older than" <<<"$OUT$ERR" && flunk "a disk behind the server's key list raised a false alarm: $ERR"
+output_has "opens no key slot of the repository $REPO"
+ls "$WORK/behind"/bkp-journal-*.jsonl >/dev/null 2>&1 && flunk "the restore went to a journal, not to the server's log"
+"$BKP" audit show --json --passphrase-file "$P3" | grep -q '"op": *"restore"' ||
+    flunk "the restore from the disk is not in the server's log"
+# The new passphrase does not open the disk until its rotation, and the
+# refusal says why and what opens it meanwhile.
+expect_exit 4 "$BKP" restore ds:1 "$WORK/behind/new" --from usb-a --passphrase-file "$P3" </dev/null
+output_has "opens it only after its next rotation"
+output_has "key sheet"
 # The rotation brings the disk's slots up to date: P1 no longer opens it.
 echo "カルテ 2" >"$D/b"
 ok "$BKP" backup ds --passphrase-file "$P3"
@@ -122,6 +137,11 @@ expect_exit 1 "$BKP" rotate usb-a --passphrase-file "$P1"
 output_has "was put back"
 expect_exit 1 "$BKP" verify --media usb-a --passphrase-file "$P1"
 output_has "older than this copy's"
+# Read from the disk, the restore is not recorded in a log whose key list
+# was put back: said, and kept in a journal beside the target.
+ok "$BKP" restore ds:1 "$WORK/putback/out" --from usb-a --passphrase-file "$P2" </dev/null
+output_has "older than that of its copy"
+ls "$WORK/putback"/bkp-journal-*.jsonl >/dev/null 2>&1 || flunk "the restore beside a key list put back kept no journal"
 cmp -s "$good" "$MNT/repo/keys/key" || flunk "a rotation wrote the old key list over the disk's newer one"
 chattr -i "$REPO/keys/key" 2>/dev/null || true
 cp -f "$good" "$REPO/keys/key"
@@ -130,6 +150,7 @@ ok "$BKP" verify --passphrase-file "$P3"
 # The archive written before keeps the slots it was written with.
 ok "$BKP" restore ds:1 "$WORK/out-tape" --from "$TAPE" --passphrase-file "$P1" </dev/null
 cmp -s "$D/a" "$WORK/out-tape$D/a" || flunk "the archive did not restore with its own slots"
+grep -q "put back" <<<"$OUT$ERR" && flunk "an archive behind the server's key list raised a false alarm: $ERR"
 
 # ---- remove ----
 expect_exit 2 "$BKP" key remove "$S1" --passphrase-file "$P3"
