@@ -18,13 +18,14 @@
 #include "bkp/io/text.h"
 #include "bkp/ops/key_slots_edit.h"
 
-static void when(char *buf, size_t n, time_t t)
+/* A slot's kind in the reader's words. */
+static const char *kind_word(const bkp_key_slot *x)
 {
-    if (t)
-        bkp_iso_time(buf, n, t);
-    else
-        snprintf(buf, n, "-");
+    return strcmp(ops_key_kind(x), "machine") ? _("passphrase") : _("machine key");
 }
+
+/* The list's columns: id, created, changed, last used, kind, label. */
+static const int slot_widths[] = {19, 17, 17, 11, 12, 0};
 
 static int key_list(cli *c, const bkp_key_slots *s)
 {
@@ -48,25 +49,37 @@ static int key_list(cli *c, const bkp_key_slots *s)
                                  "slots", a));
         return EXIT_OK;
     }
-    printf("  %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", "ID", "CREATED", "CHANGED", "LAST USED",
-           "KIND", "LABEL");
+    char created[64], changed[64];
+    const char *head[] = {"  ID",
+                          cli_time_head(created, sizeof(created), _("CREATED")),
+                          cli_time_head(changed, sizeof(changed), _("CHANGED")),
+                          _("LAST USED"),
+                          _("KIND"),
+                          _("LABEL")};
+    cli_row(head, slot_widths, 6);
     for (unsigned i = 0; i < s->n; i++) {
         const bkp_key_slot *x = &s->slot[i];
-        char cr[32], ch[32], us[32];
-        when(cr, sizeof(cr), x->created);
-        when(ch, sizeof(ch), x->changed);
-        when(us, sizeof(us), x->used);
-        us[10] = '\0'; /* the day: it is noted once a day */
-        printf("%c %-16s  %-20s  %-20s  %-10s  %-10s  %s\n", strcmp(cur, x->id) ? ' ' : '*', x->id,
-               cr, ch, us, ops_key_kind(x), x->label);
+        char id[24], cr[32], ch[32], us[32];
+        snprintf(id, sizeof(id), "%c %s", strcmp(cur, x->id) ? ' ' : '*', x->id);
+        cli_time(cr, sizeof(cr), x->created);
+        cli_time(ch, sizeof(ch), x->changed);
+        cli_time(us, sizeof(us), x->used);
+        cr[16] = ch[16] = '\0'; /* to the minute */
+        us[10] = '\0';          /* the day: it is noted once a day */
+        const char *row[] = {
+            id,           x->created ? cr : "-",     x->changed ? ch : "-", x->used ? us : "-",
+            kind_word(x), *x->label ? x->label : "-"};
+        cli_row(row, slot_widths, 6);
     }
     if (s->version == 1)
         printf(_("(a key file of format 1: the first key add, passwd or remove writes the signed "
                  "list of format 2)\n"));
     else
         printf(_("list %llu (raised by every change)\n"), (unsigned long long)s->serial);
-    if (*cur)
-        printf(_("* the passphrase used now\n"));
+    if (in >= 0)
+        printf("%s\n", strcmp(ops_key_kind(&s->slot[in]), "machine")
+                           ? _("* the passphrase used now")
+                           : _("* the machine key used now"));
     return EXIT_OK;
 }
 

@@ -61,10 +61,17 @@ static const char *check_set(const bkp_sheet *const *s, size_t count)
         if (s[i]->kind != BKP_SHEET_SHARE)
             return N_("a paper sheet is not a share: give either the paper sheet alone or shares");
         if (memcmp(s[i]->repo_id, s[0]->repo_id, 16) || s[i]->k != s[0]->k || s[i]->n != s[0]->n)
-            return N_("the shares come from different repositories or different splits");
+            return N_("the shares come from different repositories, or from splits of a "
+                      "different K of N; use the sheets of the newest split only, by the date "
+                      "printed on each");
         for (size_t j = 0; j < i; j++)
             if (s[j]->index == s[i]->index)
-                return N_("the same share was given twice");
+                return sodium_memcmp(s[j]->secret, s[i]->secret, BKP_SHEET_SECRET_LEN)
+                           ? N_("two different sheets carry the same number: they come from "
+                                "two different splits (a split made again gives new sheets, "
+                                "and the old ones no longer fit with them); use the sheets of "
+                                "the newest split only, by the date printed on each")
+                           : N_("the same share was given twice");
     }
     if (count < s[0]->k)
         return bkp_shares_too_few;

@@ -59,11 +59,33 @@ static const char *figure_name(const char *k)
         {"dataset", N_("data set")},
         {"medium", N_("medium")},
         {"repository", N_("repository")},
+        {"serial", N_("list of key slots")},
+        {"slots", N_("key slots")},
+        {"typed", N_("sheets typed")},
+        {"file", N_("file")},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].name, k))
             return _(t[i].shown);
     return k;
+}
+
+/* A figure's value, for people: the kinds of key in words, the rest as
+ * recorded. */
+static const char *figure_value(const char *name, const char *v)
+{
+    static const struct {
+        const char *value, *shown;
+    } kinds[] = {
+        {"passphrase", N_("passphrase")},
+        {"machine", N_("machine key")},
+        {"paper", N_("paper sheet")},
+        {"shares", N_("share sheets")},
+    };
+    for (size_t i = 0; !strcmp(name, "kind") && i < sizeof(kinds) / sizeof(*kinds); i++)
+        if (!strcmp(kinds[i].value, v))
+            return _(kinds[i].shown);
+    return v;
 }
 
 static void key_section(rb_doc *doc, const rb_evidence *ev)
@@ -95,7 +117,8 @@ static void key_section(rb_doc *doc, const rb_evidence *ev)
         for (size_t k = 0; k < r->nfigures; k++)
             if (*r->figures[k].value)
                 bkp_strappend(fig, sizeof(fig), "%s%s %s", *fig ? "; " : "",
-                              figure_name(r->figures[k].name), r->figures[k].value);
+                              figure_name(r->figures[k].name),
+                              figure_value(r->figures[k].name, r->figures[k].value));
         rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
                                          op_title(r->op), *by ? by : "-",
                                          r->e.outcome && !strcmp(r->e.outcome, "ok") ? _("ok")

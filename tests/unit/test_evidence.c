@@ -996,10 +996,10 @@ static void test_key_operations(void **state)
                                "root@srv1 | ok | format md; language ja |"));
     assert_non_null(strstr(en, "| #31 | 2025-01-10 09:05 UTC | the key split into share sheets | "
                                "root@srv1 | ok | share sheets 5; sheets needed 3 |"));
-    assert_non_null(strstr(en, "| opened with the key sheets | root@new-srv | ok | kind shares; "
-                               "share sheets 1,3,5; sheets needed 3; sheets made 5 |"));
+    assert_non_null(strstr(en, "| opened with the key sheets | root@new-srv | ok | kind share "
+                               "sheets; share sheets 1,3,5; sheets needed 3; sheets made 5 |"));
     assert_non_null(strstr(en, "| key-recovery drill | root@new-srv | ok | medium usb-a; runbook "
-                               "emr-db; kind shares; sheets needed 3; sheets made 5 |"));
+                               "emr-db; kind share sheets; sheets needed 3; sheets made 5 |"));
     assert_non_null(strstr(en, "| a passphrase changed | root@srv1 | failed | label 事務長 |"));
     assert_null(strstr(en, "NEVER-SHOWN"));
     /* Before the statement, after the verifications. */
@@ -1008,6 +1008,9 @@ static void test_key_operations(void **state)
     assert_non_null(strstr(ja, "## 鍵の操作\n"));
     assert_non_null(strstr(ja, "| 鍵の復旧訓練 |"));
     assert_non_null(strstr(ja, "| パスフレーズを変更 | root@srv1 | 失敗 |"));
+    /* The kinds of key in the reader's words, not as recorded. */
+    assert_non_null(strstr(ja, "種類 分割シート; "));
+    assert_null(strstr(ja, "kind shares"));
     assert_null(strstr(ja, "NEVER-SHOWN"));
     assert_non_null(strstr(html, "<td>the key split into share sheets</td>"));
     assert_null(strstr(html, "NEVER-SHOWN"));

@@ -110,7 +110,13 @@ static void test_mixed_sets(void **state)
     assert_memory_equal(got, master, 32);
     /* ...a repeated share is refused (it adds nothing). */
     const bkp_sheet *twice[2] = {&a[1], &a[1]};
-    assert_int_equal(combine(twice, 2, got), -EINVAL);
+    const char *why = NULL;
+    assert_int_equal(bkp_shares_combine(twice, 2, got, &why), -EINVAL);
+    assert_string_equal(why, "the same share was given twice");
+    /* The same number from two splits is not said to be one sheet twice. */
+    const bkp_sheet *alike[2] = {&a[1], &b[1]};
+    assert_int_equal(bkp_shares_combine(alike, 2, got, &why), -EINVAL);
+    assert_non_null(strstr(why, "two different splits"));
     /* Another repository's share, a paper sheet, a different split. */
     bkp_sheet other = a[1];
     other.repo_id[0] ^= 1;
