@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bkp/cli/cli.h"
+#include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/keys/key_slots.h"
@@ -134,20 +135,56 @@ static int add_args(cli *c, const ops_keys_edit *e)
     return EXIT_OK;
 }
 
-static void say_changed(const char *op, const bkp_key_slot *x)
+/* The policy's media of one sort, by name, into `buf` ("" for none):
+ * `rewritten`, those whose key file a rotation replaces (disks); else those
+ * that keep what they were written with (archives, a bucket's versions). */
+static const char *media_of(const cli *c, bool rewritten, char *buf, size_t n)
+{
+    *buf = '\0';
+    for (size_t i = 0; c->policy && i < c->policy->nmedia; i++) {
+        const pol_medium *m = &c->policy->media[i];
+        bool disk = pol_type_at_path(m->type) && !pol_type_write_once(m->type);
+        if (disk == rewritten)
+            bkp_strappend(buf, n, "%s%s", *buf ? ", " : "", m->name);
+    }
+    return buf;
+}
+
+static void say_changed(const cli *c, const char *op, const bkp_key_slot *x)
 {
     bool add = !strcmp(op, "key-add"), passwd = !strcmp(op, "key-passwd");
-    printf(add ? _("added key slot %s%s%s.\nDisk copies get the new list at their next "
-                   "rotation; archives already written keep the list they were written "
-                   "with.\n")
-           : passwd
-               ? _("changed the passphrase of key slot %s%s%s.\nDisk copies get the new list "
-                   "at their next rotation; archives already written keep the list they were "
-                   "written with, and the old passphrase still opens them.\n")
-               : _("removed key slot %s%s%s.\nDisk copies get the new list at their next "
-                   "rotation; archives already written keep the list they were written "
-                   "with, and the old passphrase still opens them.\n"),
-           x->id, *x->label ? ": " : "", x->label);
+    char disks[512], kept[512];
+    media_of(c, true, disks, sizeof(disks));
+    media_of(c, false, kept, sizeof(kept));
+    if (add)
+        printf(_("added key slot %s%s%s.\n"), x->id, *x->label ? ": " : "", x->label);
+    else if (passwd)
+        printf(_("changed the passphrase of key slot %s%s%s.\n"), x->id, *x->label ? ": " : "",
+               x->label);
+    else
+        printf(_("removed key slot %s%s%s.\n"), x->id, *x->label ? ": " : "", x->label);
+    const char *none = c->policy ? _("none in the policy") : _("those `bkp media list` names");
+    if (add) {
+        printf(_("Disk copies (%s) get the new list at their next rotation: until then the new "
+                 "passphrase does not open them. Archives already written keep the list they "
+                 "were written with.\n"),
+               *disks ? disks : none);
+        return;
+    }
+    if (passwd)
+        printf(_("Disk copies (%s) get the new list at their next rotation: until then a disk "
+                 "that is away opens with the old passphrase, not the new one.\n"),
+               *disks ? disks : none);
+    else
+        printf(_("Disk copies (%s) get the new list at their next rotation: until then a disk "
+                 "that is away still opens with the removed passphrase.\n"),
+               *disks ? disks : none);
+    printf(_("What keeps what it was written with (%s: archives, a bucket's earlier versions) "
+             "opens with the old passphrase for as long as it is kept. Whoever held the key "
+             "sheet, enough share sheets, or root on this server holds the key itself: only a "
+             "new repository locks them out (operator guide, section 12, \"When someone "
+             "leaves\").\n"),
+           *kept ? kept : none);
 }
 
 /* add or passwd: the new passphrase asked for, then the change. */
@@ -188,7 +225,7 @@ static int key_change(cli *c, const char *verb, ops_keys_edit *e)
     const char *op = add ? "key-add" : passwd ? "key-passwd" : "key-remove";
     const bkp_key_slot *x = add || passwd ? &e->s->slot[i] : &gone;
     if (!c->json)
-        say_changed(op, x);
+        say_changed(c, op, x);
     else
         cli_print_json(json_pack("{s:s, s:s, s:i, s:I}", "op", op, "slot", x->id, "slots",
                                  (int)e->s->n, "serial", (json_int_t)e->s->serial));
