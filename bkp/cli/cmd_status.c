@@ -286,6 +286,25 @@ static void unfinished_remind(const rst_status *s)
     }
 }
 
+/* Each disk or bucket rotated last before the key slots changed: until its
+ * next rotation it opens with the passphrases of before (a person who left
+ * still opens it; a new passphrase does not). */
+static void keys_remind(const rst_status *s)
+{
+    char changed[64], written[64];
+    bkp_local_time(changed, sizeof(changed), s->key_changed, "?");
+    for (size_t i = 0; i < s->nmedia; i++) {
+        const rst_medium *m = &s->media[i];
+        if (m->keys_behind)
+            printf(_("%s holds the key slots of before the key change of %s (its last rotation: "
+                     "%s): until its next rotation, a passphrase changed or removed then still "
+                     "opens it, and one given then does not. Rotate to it when it is here "
+                     "(`bkp rotate %s`)\n"),
+                   m->medium, changed, bkp_local_time(written, sizeof(written), m->written, "?"),
+                   m->medium);
+    }
+}
+
 /* What the repository takes, what a copy on a disk or in a bucket will
  * need (an archive medium grows by a whole generation each rotation: the
  * guides say so), and what it stands for; then what each medium held after
@@ -373,6 +392,7 @@ int cmd_status(cli *c)
         connected_remind(&st);
         foreign_remind(&st);
         unfinished_remind(&st);
+        keys_remind(&st);
         cli_key_drill_remind(&st.key_drill);
         storage_said(&st);
         fflush(stdout);

@@ -42,6 +42,7 @@ typedef struct last_ctx {
     last_rec *of; /* one per data set of the policy */
     bkp_audit_entry verify;
     time_t key_drill;  /* the last successful key-recovery drill */
+    time_t key_changed; /* the last key add, passwd or remove */
     time_t first;      /* the log's first record: the repository's creation */
     bkp_audit_fn also; /* ops_status_in's */
     void *also_ctx;
@@ -125,6 +126,8 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     rb_drill_figures_read(e, &f);
     if (!strcmp(op, "drill") && e->ok && f.key_recovery)
         l->key_drill = e->time;
+    if (e->ok && (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")))
+        l->key_changed = e->time;
     for (size_t i = 0; !ds && !strcmp(op, "drill") && i < l->p->ndatasets; i++)
         /* A drill filed under no data set (its runbook could not be read,
          * and only `drills:` names it) may be any data set's: each shows
@@ -450,6 +453,10 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
                      (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))
                     return false;
             }
+        /* A disk or a bucket takes the key file at each rotation; an
+         * archive keeps the one it was written with, as said at the change. */
+        m->keys_behind = !pol_type_write_once(p->media[i].type) && m->written > 0 &&
+                         m->written < st->key_changed;
         if (!copy_str(&m->medium, p->media[i].name))
             return false;
     }
@@ -501,6 +508,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
         goto out;
     }
     l->key_drill = w.last.key_drill;
+    l->key_changed = w.last.key_changed;
     l->created = w.last.first;
     /* In priority order: what care needs back first comes first. */
     for (size_t k = 0; k < p->ndatasets; k++) {
@@ -515,6 +523,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
             st->verdict = d->verdict;
     }
     st->key_drill = ops_key_drill_status(l, p);
+    st->key_changed = l->rc >= 0 ? l->key_changed : 0;
     rc = media_sizes(p, in->repo, &w, st) ? 0 : -ENOMEM;
 out:
     if (rc)

@@ -218,6 +218,10 @@ static json_t *media_json(const rst_status *s)
             json_decref(o);
             o = NULL;
         }
+        if (o && m->keys_behind && json_object_set_new(o, "keys_behind", json_true())) {
+            json_decref(o);
+            o = NULL;
+        }
         if (o && m->online && json_object_set_new(o, "online", json_true())) {
             json_decref(o);
             o = NULL;
@@ -283,6 +287,8 @@ json_t *rst_status_json(const rst_status *s)
                   audit_json(&s->audit), "connected", connected_json(s), "facility", s->facility,
                   "host", s->host ? s->host : "", "media", media_json(s));
     if (doc && s->has_storage && json_object_set_new(doc, "storage", storage_json(&s->storage)))
+        doc = (json_decref(doc), NULL);
+    if (doc && json_object_set_new(doc, "key_changed", bkp_json_when(s->key_changed)))
         doc = (json_decref(doc), NULL);
     return doc;
 }
@@ -535,6 +541,7 @@ static void media_parse(bkp_jin *p, const json_t *j, rst_status *s)
             (uint64_t)bkp_jin_integer(p, o, "bytes", 1, INT64_MAX, 0); /* null: not measured */
         m->written = bkp_jin_time(p, o, "last_write");
         m->online = bkp_jin_flag(p, o, "online");
+        m->keys_behind = bkp_jin_flag(p, o, "keys_behind");
         bkp_jin_text(p, o, "other_repository", m->other_repository, sizeof(m->other_repository));
         if (m->other_repository[0])
             m->path = bkp_jin_str(p, o, "path");
@@ -587,6 +594,7 @@ int rst_status_parse(const json_t *j, rst_status *out)
     out->host = bkp_jin_str(&p, j, "host");
     storage_parse(&p, bkp_jin_member(&p, j, "storage", JSON_OBJECT), out);
     media_parse(&p, j, out);
+    out->key_changed = bkp_jin_time(&p, j, "key_changed");
     if (p.rc)
         rst_status_clear(out);
     return p.rc;

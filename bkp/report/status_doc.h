@@ -206,6 +206,10 @@ typedef struct rst_medium {
      * ("other_repository", that repository's UUID; "" none), `path`. */
     char other_repository[37];
     char *path; /* NULL unless other_repository */
+    /* A disk or a bucket whose last rotation came before the last change of
+     * the key slots (rst_status.key_changed): until its next one, it opens
+     * with the passphrases of before ("keys_behind": true, absent otherwise). */
+    bool keys_behind;
 } rst_medium;
 
 /* Whether medium `m`'s next rotation may not fit: its last one that wrote
@@ -240,6 +244,7 @@ typedef struct rst_status {
     bool has_storage;
     rst_medium *media; /* in the policy's order */
     size_t nmedia;
+    time_t key_changed; /* the last key add, passwd or remove ("key_changed"); 0: none */
 } rst_status;
 
 /* Whether medium `i` of `s` has a disk of another repository at its path,

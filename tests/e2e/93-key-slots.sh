@@ -111,6 +111,10 @@ output_has "opens no key slot of the repository $REPO"
 ls "$WORK/behind"/bkp-journal-*.jsonl >/dev/null 2>&1 && flunk "the restore went to a journal, not to the server's log"
 "$BKP" audit show --json --passphrase-file "$P3" | grep -q '"op": *"restore"' ||
     flunk "the restore from the disk is not in the server's log"
+# The status names the disk that still opens with the passphrases of before.
+"$BKP" status --passphrase-file "$P3" >"$WORK/status.behind" 2>&1 || true
+grep -q "usb-a holds the key slots of before the key change of" "$WORK/status.behind" ||
+    flunk "the status does not name the disk behind the key change: $(cat "$WORK/status.behind")"
 # The new passphrase does not open the disk until its rotation, and the
 # refusal says why and what opens it meanwhile.
 expect_exit 4 "$BKP" restore ds:1 "$WORK/behind/new" --from usb-a --passphrase-file "$P3" </dev/null
@@ -121,6 +125,8 @@ echo "カルテ 2" >"$D/b"
 ok "$BKP" backup ds --passphrase-file "$P3"
 ok "$BKP" rotate usb-a --passphrase-file "$P3"
 cmp -s "$REPO/keys/key" "$MNT/repo/keys/key" || flunk "the rotation did not bring the disk's key file up to date"
+"$BKP" status --passphrase-file "$P3" >"$WORK/status.after" 2>&1 || true
+grep -q "usb-a holds the key slots of before" "$WORK/status.after" && flunk "the rotated disk is still said to hold the key slots of before"
 refused "$MNT/repo" "$P1"
 opens "$MNT/repo" "$P3"
 # The old list put back on the primary: a retired passphrase opens it again,

@@ -213,6 +213,33 @@ static void test_drill_unstarted_of_no_dataset(void **state)
     rst_status_clear(&st);
 }
 
+/* A key change after a disk's last rotation: the disk opens with the
+ * passphrases of before until its next one, and the status says which. */
+static void test_keys_behind(void **state)
+{
+    fixture *x = *state;
+    rst_status st;
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_int_equal(st.key_changed, 0);
+    assert_false(st.media[0].keys_behind);
+    rst_status_clear(&st);
+    assert_int_equal(ops_repo_record(&x->f, "key-remove", NULL, false,
+                                     json_pack("{s:s, s:s, s:I}", "slot", "6fae0123456789ab",
+                                               "kind", "passphrase", "serial", (json_int_t)3)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_true(st.key_changed > st.media[0].written);
+    assert_true(st.media[0].keys_behind);
+    json_t *j = rst_status_json(&st);
+    rst_status back;
+    assert_int_equal(rst_status_parse(j, &back), 0);
+    assert_true(back.media[0].keys_behind);
+    assert_int_equal(back.key_changed, st.key_changed);
+    json_decref(j);
+    rst_status_clear(&back);
+    rst_status_clear(&st);
+}
+
 static void test_suspicious_until_cleared(void **state)
 {
     fixture *x = *state;
@@ -530,6 +557,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_document, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_failure_of_another_runbook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_unstarted_of_no_dataset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspicious_until_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
