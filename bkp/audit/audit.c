@@ -256,6 +256,24 @@ void bkp_audit_lost_reported(void)
     lost_reported = true;
 }
 
+/* Why repository `r`'s log is missing, as said (N_): a folder that holds
+ * the copy of a primary's log, as a backup disk's does, was most likely
+ * copied off a disk without the label that makes it a medium's copy; it is
+ * said so, not taken for a copy (the one who deleted a primary's log could
+ * plant that file too). */
+static const char *missing_why(const bkp_repo *r)
+{
+    struct stat st;
+    char *copy = bkp_repo_subpath(r, BKP_AUDIT_COPY);
+    bool disk = copy && lstat(copy, &st) == 0 && S_ISREG(st.st_mode);
+    free(copy);
+    return disk ? N_("is missing, and the folder holds audit/primary.jsonl, as a backup disk's "
+                     "copy does: if it was copied off a disk, read the disk where it is mounted "
+                     "(--from its mount point), or copy the disk's whole folder, its BKP-LABEL "
+                     "with it; if it is this server's repository, its log was deleted")
+                : N_("is missing (deleted?)");
+}
+
 /* `why` is English (N_), said in the reader's language. */
 static void say_log_lost(const char *path, const char *why)
 {
@@ -280,7 +298,7 @@ static int start_medium_log(const bkp_repo *r, const bkp_audit_rec *rec)
     char *m = bkp_gen_copy_medium(r), *path = bkp_audit_path(r);
     int rc = -ENOENT;
     if (!m)
-        say_log_lost(path ? path : "audit/log.jsonl", N_("is missing (deleted?)"));
+        say_log_lost(path ? path : "audit/log.jsonl", missing_why(r));
     else {
         snprintf(role.medium_id, sizeof(role.medium_id), "%s", m);
         rc = start_log(r, rec, &role);
@@ -675,7 +693,7 @@ int bkp_audit_report_state(const bkp_repo *r, bool *sound)
     } else if (fd < 0 && errno == ENOENT) {
         char *m = bkp_gen_copy_medium(r); /* a medium's copy may have no log of its own */
         if (!m)
-            why = N_("is missing (deleted?)");
+            why = missing_why(r);
         free(m);
     } else if (fd < 0 || fstat(fd, &st) < 0) {
         rc = -errno;

@@ -36,6 +36,10 @@
  * records of ten data sets; anything larger was not written by bkp. */
 #define BKP_AUDIT_LOG_MAX (256ULL << 20)
 
+/* Where a medium keeps the copy of the primary's audit log (its own log,
+ * audit/log.jsonl, records what was done with the medium directly). */
+#define BKP_AUDIT_COPY "audit/primary.jsonl"
+
 typedef struct bkp_audit_rec {
     const char *op;         /* "backup", "prune", "verify", ... */
     const char *dataset;    /* may be NULL */

@@ -71,6 +71,18 @@ static void gen_row(const bkp_gen *g)
 {
     char name[96], t[32], a[32], b[32], files[24], uuid[9], status[160];
     bkp_gen_name(g, name, sizeof(name));
+    if (g->status && g->foreign && g->medium) {
+        /* A tombstone of a medium's own prune read outside that medium's
+         * copy: a folder copied off the disk without its label, or one
+         * planted where a record was deleted. Said as what it is; verify
+         * counts it as a problem either way. */
+        snprintf(status, sizeof(status),
+                 _("NOT COUNTED (a tombstone of the copy on medium %.8s, found outside it)"),
+                 g->medium);
+        const char *row[] = {name, "?", "?", "?", "?", "?", status};
+        cli_row(row, gen_widths, 7);
+        return;
+    }
     if (g->status) {
         const char *row[] = {name, "?", "?", "?", "?", "?", _("DAMAGED (signature fails)")};
         cli_row(row, gen_widths, 7);

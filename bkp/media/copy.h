@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bkp/audit/audit.h" /* BKP_AUDIT_COPY */
 #include "bkp/store/generation.h"
 #include "bkp/store/index.h"
 #include "bkp/store/repo.h"
@@ -69,10 +70,6 @@ uint64_t bkp_copy_member_max(const char *rel);
  * packs/XX/.damaged-ID once the copy is proven, and the copy takes its name. */
 int bkp_copy_pack(bkp_repo *src, bkp_repo *dst, const uint8_t id[BKP_ID_LEN], bool replace,
                   uint64_t *bytes) __attribute__((warn_unused_result));
-
-/* Where a medium keeps the copy of the primary's audit log (its own log,
- * audit/log.jsonl, records what was done with the medium directly). */
-#define BKP_AUDIT_COPY "audit/primary.jsonl"
 
 /* Replace the copy of the audit log on `dst` with the log of `src`, unless
  * the copy has records the log of `src` lacks or differs from it: then the

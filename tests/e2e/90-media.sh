@@ -331,6 +331,16 @@ for d in a b; do
     check_exit 0 "$BKP" verify --repo "$(disk "$d")/repo" --read-data ||
         flunk "usb-$d's copy does not verify on its own"
 done
+# The copy's folder copied off the disk without its label is no medium's copy:
+# the tombstones of the disk's own prunes are said as such (not "damaged"),
+# and the missing log says the folder looks like a disk's copy and what to do.
+cp -a "$(disk a)/repo" "$WORK/copied-off"
+check_exit 0 "$BKP" generations --repo "$WORK/copied-off" || true
+output_has "NOT COUNTED (a tombstone of the copy on medium"
+grep -q "DAMAGED" <<<"$OUT" && flunk "a disk's own tombstones read as damaged off the disk: $OUT"
+output_has "as a backup disk's copy does"
+chattr -R -i "$WORK/copied-off" 2>/dev/null || true
+rm -rf "$WORK/copied-off"
 # A sample of a copy named by its path reads it: no writer's open, so no
 # clean-up pass runs there (a dead writer's temporary file planted in its
 # packs/ stays), and nothing at all is written on the disk: not the sample's
