@@ -145,10 +145,12 @@ int bkp_repo_init_ids(const char *path, const char *pass, size_t passlen, bkp_id
     uuid_generate_random(rid);
     uuid_unparse_lower(rid, uuid);
     time_t now = bkp_now();
-    /* One slot, for the passphrase given: FORMAT §2's list, signed. */
+    /* One slot, for the passphrase given: FORMAT §2's list, signed; its
+     * label says where it came from, in the list and in the records of
+     * its change or removal. */
     bkp_key_slots *slots = calloc(1, sizeof(*slots));
     r = slots ? bkp_keys_generate(rid, &k) : -ENOMEM;
-    if (!r && (r = bkp_key_slots_add(slots, k, pass, passlen, "", now)) >= 0)
+    if (!r && (r = bkp_key_slots_add(slots, k, pass, passlen, "init", now)) >= 0)
         r = bkp_key_slots_render(slots, k, &keyfile);
     free(slots);
     if (r)
