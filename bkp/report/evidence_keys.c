@@ -24,8 +24,10 @@ static const char *op_title(const char *op)
     static const struct {
         const char *op, *title;
     } t[] = {
-        {"key-export", N_("the key printed on a paper sheet")},
-        {"key-split", N_("the key split into share sheets")},
+        /* Every sheet holds the same key, the repository's one: a sheet
+         * printed again is no new key, and says so. */
+        {"key-export", N_("the key printed on a paper sheet (the same key as every sheet)")},
+        {"key-split", N_("the key split into share sheets (the same key as every sheet)")},
         {"key-from", N_("opened with the key sheets")},
         {"key-add", N_("a passphrase added")},
         {"key-passwd", N_("a passphrase changed")},

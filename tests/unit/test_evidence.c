@@ -992,10 +992,14 @@ static void test_key_operations(void **state)
     char *ja = render_of(ev, RB_MARKDOWN, true);
     char *html = render_of(ev, RB_HTML, false);
     assert_non_null(strstr(en, "## Key operations\n"));
-    assert_non_null(strstr(en, "| #30 | 2025-01-10 09:00 UTC | the key printed on a paper sheet | "
-                               "root@srv1 | ok | format md; language ja |"));
-    assert_non_null(strstr(en, "| #31 | 2025-01-10 09:05 UTC | the key split into share sheets | "
-                               "root@srv1 | ok | share sheets 5; sheets needed 3 |"));
+    assert_non_null(strstr(en,
+                           "| #30 | 2025-01-10 09:00 UTC | the key printed on a paper sheet (the "
+                           "same key as every sheet) | "
+                           "root@srv1 | ok | format md; language ja |"));
+    assert_non_null(strstr(en,
+                           "| #31 | 2025-01-10 09:05 UTC | the key split into share sheets (the "
+                           "same key as every sheet) | "
+                           "root@srv1 | ok | share sheets 5; sheets needed 3 |"));
     assert_non_null(strstr(en, "| opened with the key sheets | root@new-srv | ok | kind share "
                                "sheets; share sheets 1,3,5; sheets needed 3; sheets made 5 |"));
     assert_non_null(strstr(en, "| key-recovery drill | root@new-srv | ok | medium usb-a; runbook "
@@ -1012,7 +1016,8 @@ static void test_key_operations(void **state)
     assert_non_null(strstr(ja, "種類 分割シート; "));
     assert_null(strstr(ja, "kind shares"));
     assert_null(strstr(ja, "NEVER-SHOWN"));
-    assert_non_null(strstr(html, "<td>the key split into share sheets</td>"));
+    assert_non_null(strstr(html, "<td>the key split into share sheets (the same key as every "
+                                 "sheet)</td>"));
     assert_null(strstr(html, "NEVER-SHOWN"));
     free(en);
     free(ja);
