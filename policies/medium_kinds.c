@@ -72,6 +72,11 @@ bool pol_type_write_once(pol_medium_type t)
     return kind(t)->write_once;
 }
 
+bool pol_type_rekeyed(pol_medium_type t)
+{
+    return kind(t)->at_path && !kind(t)->write_once;
+}
+
 bool pol_type_offline(pol_medium_type t)
 {
     return kind(t)->at_path && !kind(t)->connected;

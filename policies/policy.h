@@ -248,6 +248,11 @@ const char *pol_medium_type_paper(pol_medium_type t);
 bool pol_type_at_path(pol_medium_type t);
 bool pol_type_write_once(pol_medium_type t);
 bool pol_type_offline(pol_medium_type t);
+/* Does a rotation leave only the repository's key file of now on it (a
+ * disk: replaced, the old one gone)? An archive keeps the one it was
+ * written with; a bucket keeps each earlier version of it, locked, and any
+ * of them opens the whole bucket with the passphrases of its day. */
+bool pol_type_rekeyed(pol_medium_type t);
 /* The bucket of medium `m` (NULL allowed), or NULL when it is none. */
 const pol_object *pol_medium_bucket(const pol_medium *m);
 /* Is `m` a disk the host keeps connected, reached by whatever reaches the host? */

@@ -26,7 +26,7 @@ static const char *kind_word(const bkp_key_slot *x)
 }
 
 /* The list's columns: id, created, changed, last used, kind, label. */
-static const int slot_widths[] = {19, 17, 17, 11, 12, 0};
+static const int slot_widths[] = {19, 17, 17, 11, 13, 0};
 
 static int key_list(cli *c, const bkp_key_slots *s)
 {
@@ -135,16 +135,19 @@ static int add_args(cli *c, const ops_keys_edit *e)
     return EXIT_OK;
 }
 
-/* The policy's media of one sort, by name, into `buf` ("" for none):
- * `rewritten`, those whose key file a rotation replaces (disks); else those
- * that keep what they were written with (archives, a bucket's versions). */
-static const char *media_of(const cli *c, bool rewritten, char *buf, size_t n)
+/* The policy's media of one sort, by name, into `buf` ("" for none): with
+ * `rotated`, those a rotation gives the key file of now (disks, buckets),
+ * else those where the old one stays (archives, and buckets, whose earlier
+ * versions stay: `kept`) — with both false, the disks alone. */
+static const char *media_of(const cli *c, bool rotated, bool kept, char *buf, size_t n)
 {
     *buf = '\0';
     for (size_t i = 0; c->policy && i < c->policy->nmedia; i++) {
         const pol_medium *m = &c->policy->media[i];
-        bool disk = pol_type_at_path(m->type) && !pol_type_write_once(m->type);
-        if (disk == rewritten)
+        bool yes = rotated ? !pol_type_write_once(m->type)
+                   : kept  ? !pol_type_rekeyed(m->type)
+                           : pol_type_rekeyed(m->type);
+        if (yes)
             bkp_strappend(buf, n, "%s%s", *buf ? ", " : "", m->name);
     }
     return buf;
@@ -153,9 +156,8 @@ static const char *media_of(const cli *c, bool rewritten, char *buf, size_t n)
 static void say_changed(const cli *c, const char *op, const bkp_key_slot *x)
 {
     bool add = !strcmp(op, "key-add"), passwd = !strcmp(op, "key-passwd");
-    char disks[512], kept[512];
-    media_of(c, true, disks, sizeof(disks));
-    media_of(c, false, kept, sizeof(kept));
+    char some[512];
+    const char *none = c->policy ? _("none in the policy") : _("see `bkp media list`");
     if (add)
         printf(_("added key slot %s%s%s.\n"), x->id, *x->label ? ": " : "", x->label);
     else if (passwd)
@@ -163,28 +165,31 @@ static void say_changed(const cli *c, const char *op, const bkp_key_slot *x)
                x->label);
     else
         printf(_("removed key slot %s%s%s.\n"), x->id, *x->label ? ": " : "", x->label);
-    const char *none = c->policy ? _("none in the policy") : _("those `bkp media list` names");
     if (add) {
-        printf(_("Disk copies (%s) get the new list at their next rotation: until then the new "
-                 "passphrase does not open them. Archives already written keep the list they "
-                 "were written with.\n"),
-               *disks ? disks : none);
+        media_of(c, true, false, some, sizeof(some));
+        printf(_("Disks and buckets (%s) get the new list at their next rotation: until then the "
+                 "new passphrase does not open them. Archives already written keep the list "
+                 "they were written with.\n"),
+               *some ? some : none);
         return;
     }
+    media_of(c, false, false, some, sizeof(some));
     if (passwd)
-        printf(_("Disk copies (%s) get the new list at their next rotation: until then a disk "
-                 "that is away opens with the old passphrase, not the new one.\n"),
-               *disks ? disks : none);
+        printf(_("Disks (%s) get the new list at their next rotation: until then a disk that is "
+                 "away opens with the old passphrase, not the new one.\n"),
+               *some ? some : none);
     else
-        printf(_("Disk copies (%s) get the new list at their next rotation: until then a disk "
-                 "that is away still opens with the removed passphrase.\n"),
-               *disks ? disks : none);
-    printf(_("What keeps what it was written with (%s: archives, a bucket's earlier versions) "
-             "opens with the old passphrase for as long as it is kept. Whoever held the key "
+        printf(_("Disks (%s) get the new list at their next rotation: until then a disk that is "
+                 "away still opens with the removed passphrase.\n"),
+               *some ? some : none);
+    media_of(c, false, true, some, sizeof(some));
+    printf(_("Archives and buckets (%s) keep the key file they were written with (a bucket, each "
+             "earlier version of it, under its lock): the old passphrase opens them, a bucket "
+             "with every generation in it, for as long as they are kept. Whoever held the key "
              "sheet, enough share sheets, or root on this server holds the key itself: only a "
              "new repository locks them out (operator guide, section 12, \"When someone "
              "leaves\").\n"),
-           *kept ? kept : none);
+           *some ? some : none);
 }
 
 /* add or passwd: the new passphrase asked for, then the change. */

@@ -286,9 +286,10 @@ static void unfinished_remind(const rst_status *s)
     }
 }
 
-/* Each disk or bucket rotated last before the key slots changed: until its
- * next rotation it opens with the passphrases of before (a person who left
- * still opens it; a new passphrase does not). */
+/* Each disk rotated last before the key slots changed: until its next
+ * rotation it opens with the passphrases of before (a person who left still
+ * opens it; a new passphrase does not). A bucket keeps its earlier key
+ * files for good: said at the change, not here. */
 static void keys_remind(const rst_status *s)
 {
     char changed[64], written[64];
@@ -297,9 +298,9 @@ static void keys_remind(const rst_status *s)
         const rst_medium *m = &s->media[i];
         if (m->keys_behind)
             printf(_("%s holds the key slots of before the key change of %s (its last rotation: "
-                     "%s): until its next rotation, a passphrase changed or removed then still "
-                     "opens it, and one given then does not. Rotate to it when it is here "
-                     "(`bkp rotate %s`)\n"),
+                     "%s): until its next rotation it still opens with a passphrase changed or "
+                     "removed then, and not with one added or changed then. Its next rotation "
+                     "(`bkp rotate %s`) brings it up to date\n"),
                    m->medium, changed, bkp_local_time(written, sizeof(written), m->written, "?"),
                    m->medium);
     }

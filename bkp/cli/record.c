@@ -16,6 +16,7 @@
 #include "bkp/io/durable.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
+#include "bkp/keys/key_slots.h"
 #include "bkp/ops/audit_context.h"
 #include "bkp/store/generation.h"
 
@@ -128,6 +129,44 @@ void cli_record_end(void)
     journal_used[0] = '\0';
 }
 
+/* Was the copy `source` opened with a key slot that `primary` no longer has
+ * as it was: a passphrase changed or removed since the copy's rotation? */
+static bool opened_retired(const bkp_repo *source, const bkp_repo *primary)
+{
+    bkp_key_slots *s = calloc(1, sizeof(*s));
+    bool retired =
+        s && !bkp_repo_key_slots(primary, s) && bkp_repo_key_slot_in(source, s) == -ESTALE;
+    free(s);
+    return retired;
+}
+
+/* Append `rec` to the primary's log; a copy opened with a retired
+ * passphrase marks it so (figure key_retired), said once: what a person
+ * who left does with a disk must not read as anyone's read. */
+static int record_in_primary(bkp_repo *primary, const bkp_repo *source, const bkp_audit_rec *rec)
+{
+    static bool said;
+    bkp_audit_rec marked = *rec;
+    json_t *fig = NULL;
+    if (opened_retired(source, primary)) {
+        fig = rec->figures ? json_deep_copy(rec->figures) : json_object();
+        if (!fig || json_object_set_new(fig, "key_retired", json_true())) {
+            json_decref(fig);
+            return -ENOMEM;
+        }
+        marked.figures = fig;
+        if (!said)
+            bkp_warn(_("%s was opened with a passphrase that the repository %s no longer has "
+                       "(changed or removed since the copy's last rotation): what is done is "
+                       "recorded there, marked so"),
+                     bkp_repo_path(source), bkp_repo_path(primary));
+        said = true;
+    }
+    int rc = bkp_audit_append_ro(primary, &marked);
+    json_decref(fig);
+    return rc;
+}
+
 int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec *rec)
 {
     if (!source || bkp_repo_is_public(source))
@@ -140,7 +179,7 @@ int cli_record(cli *c, const bkp_repo *source, bool staged, const bkp_audit_rec 
     else if ((primary = cli_primary_of(c, source)))
         /* Opened read-only for this record alone: the audit append is the
          * one write such a handle makes (audit.h). */
-        rc = bkp_audit_append_ro(primary, rec);
+        rc = record_in_primary(primary, source, rec);
     /* Never dropped unsaid: no primary, or one that cannot take a line at
      * all (read-only, or refused as a copy): the journal, on paper the
      * person keeps, signed as the log's records are. A full primary counts

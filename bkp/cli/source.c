@@ -155,23 +155,14 @@ static int from_medium(cli *c, const char *from, const cli_fetch_what *what, bkp
         return EXIT_USAGE;
     }
     bkp_repo *primary = NULL;
-    /* The registry is in the primary, which may be gone: the policy alone will do. */
-    if (cli_repo_path(c) && stat(c->repo, &st) == 0) {
-        /* A passphrase changed or retired since the medium's last rotation
-         * opens the medium, not the primary: that is said as what it is,
-         * not as the error it would be of the primary alone. */
-        bkp_log_scope *hush = bkp_log_scope_new(NULL, NULL), *was = bkp_log_scope_enter(hush);
-        int opened = cli_open_repo(c, BKP_REPO_READONLY, &primary);
-        bkp_log_scope_enter(was);
-        bool retired = opened == EXIT_KEY && !c->nkey_from;
-        bkp_log_scope_close(hush, !retired);
-        if (retired)
-            bkp_note(
-                _("the passphrase opens no key slot of the repository %s (changed or retired there "
-                  "since): %s is found by the policy alone, and opened with its own key "
-                  "slots, those of its last rotation"),
-                c->repo, from);
-    }
+    /* A disk or a folder the policy names is found by the policy alone, and
+     * opened with its own key slots (a passphrase the server has retired
+     * since its rotation still opens it; cli_record marks what is done so).
+     * A bucket is trusted by what the registry, in the primary, pins; the
+     * registry of a primary that is gone is no fault: the policy will do. */
+    const pol_medium *pm = c->policy ? pol_medium_find(c->policy, from) : NULL;
+    if (!(pm && pol_type_at_path(pm->type)) && cli_repo_path(c) && stat(c->repo, &st) == 0)
+        (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
     const bkp_repo *keep = c->ro;
     c->ro = primary;
     int ex = cli_medium_find(c, from, &m);

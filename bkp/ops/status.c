@@ -70,14 +70,21 @@ static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *r
     return true;
 }
 
-/* Does `r` hold a drill of runbook `stem` (NULL: none said)? */
-static bool holds_runbook(const last_rec *r, const char *stem)
+/* Let go of the drill of runbook `stem` that `r` holds filed under no data
+ * set, if it holds one: the runbook's next record, wherever filed, ends it. */
+static void drop_unfiled(last_rec *r, const char *stem)
 {
     rb_drill_figures f;
-    for (size_t i = 0; stem && i < r->nrunbooks; i++)
-        if (rb_drill_figures_read(&r->by_runbook[i], &f), f.runbook && !strcmp(f.runbook, stem))
-            return true;
-    return false;
+    for (size_t i = 0; stem && i < r->nrunbooks; i++) {
+        rb_drill_figures_read(&r->by_runbook[i], &f);
+        if (r->by_runbook[i].dataset || !f.runbook || strcmp(f.runbook, stem))
+            continue;
+        bkp_audit_entry_release(&r->by_runbook[i]);
+        memmove(&r->by_runbook[i], &r->by_runbook[i + 1],
+                (r->nrunbooks - i - 1) * sizeof(*r->by_runbook));
+        r->nrunbooks--;
+        return;
+    }
 }
 
 /* Does `p` name runbook `stem` (as records name one) for data set `d`:
@@ -136,8 +143,8 @@ static int scan(const bkp_audit_entry *e, void *ctx)
             l->nomem |= !hold_by_runbook(&l->of[i], e, f.runbook);
     for (size_t i = 0; ds && i < l->p->ndatasets; i++) {
         if (strcmp(ds, l->p->datasets[i].name)) {
-            if (!strcmp(op, "drill") && holds_runbook(&l->of[i], f.runbook))
-                l->nomem |= !hold_by_runbook(&l->of[i], e, f.runbook); /* that next record */
+            if (!strcmp(op, "drill"))
+                drop_unfiled(&l->of[i], f.runbook); /* that next record */
             continue;
         }
         if (!strcmp(op, "backup"))
@@ -453,10 +460,11 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
                      (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))
                     return false;
             }
-        /* A disk or a bucket takes the key file at each rotation; an
-         * archive keeps the one it was written with, as said at the change. */
-        m->keys_behind = !pol_type_write_once(p->media[i].type) && m->written > 0 &&
-                         m->written < st->key_changed;
+        /* A disk takes the key file of now at each rotation (an archive
+         * and a bucket keep the old one: said at the change). A rotation
+         * in the second of the change is taken for one before it. */
+        m->keys_behind =
+            pol_type_rekeyed(p->media[i].type) && m->written > 0 && m->written <= st->key_changed;
         if (!copy_str(&m->medium, p->media[i].name))
             return false;
     }

@@ -206,9 +206,9 @@ typedef struct rst_medium {
      * ("other_repository", that repository's UUID; "" none), `path`. */
     char other_repository[37];
     char *path; /* NULL unless other_repository */
-    /* A disk or a bucket whose last rotation came before the last change of
-     * the key slots (rst_status.key_changed): until its next one, it opens
-     * with the passphrases of before ("keys_behind": true, absent otherwise). */
+    /* A disk whose last rotation came before the last change of the key
+     * slots (rst_status.key_changed): until its next one, it opens with the
+     * passphrases of before ("keys_behind": true, absent otherwise). */
     bool keys_behind;
 } rst_medium;
 

@@ -102,7 +102,7 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
              * given on the server since is not in it yet. */
             bkp_error(_("wrong passphrase for the copy %s (none of its %u key slots opens with "
                         "it); nothing was written. A copy holds the passphrases of its last "
-                        "rotation (its newest key change: %s): one added or changed on the "
+                        "rotation (the newest of them given on %s): one added or changed on the "
                         "server since opens it only after its next rotation. Use the passphrase "
                         "of that day, or the key sheet from the safe: --key-from SHEET"),
                       r->path, slots->n, bkp_local_time(when, sizeof(when), newest, "?"));

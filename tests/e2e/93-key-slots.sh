@@ -107,10 +107,15 @@ output_has "older list of key slots"
 # was taken for one put back, and the record went to a journal).
 ok "$BKP" restore ds:1 "$WORK/behind/out" --from usb-a --passphrase-file "$P1" </dev/null
 grep -q "put back\|older than" <<<"$OUT$ERR" && flunk "a disk behind the server's key list raised a false alarm: $ERR"
-output_has "opens no key slot of the repository $REPO"
+output_has "was opened with a passphrase that the repository $REPO no longer has"
 ls "$WORK/behind"/bkp-journal-*.jsonl >/dev/null 2>&1 && flunk "the restore went to a journal, not to the server's log"
 "$BKP" audit show --json --passphrase-file "$P3" | grep -q '"op": *"restore"' ||
     flunk "the restore from the disk is not in the server's log"
+"$BKP" audit show --json --passphrase-file "$P3" | python3 -c '
+import json, sys
+recs = [r for r in json.load(sys.stdin) if r.get("op") == "restore"]
+assert recs and recs[-1]["figures"].get("key_retired") is True, recs[-1:]' ||
+    flunk "the restore made with a retired passphrase is not marked so in the log"
 # The status names the disk that still opens with the passphrases of before.
 "$BKP" status --passphrase-file "$P3" >"$WORK/status.behind" 2>&1 || true
 grep -q "usb-a holds the key slots of before the key change of" "$WORK/status.behind" ||

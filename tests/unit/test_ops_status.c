@@ -211,6 +211,14 @@ static void test_drill_unstarted_of_no_dataset(void **state)
     assert_string_equal(dataset(&st, "emr")->last_drill.runbook, "monthly");
     assert_int_equal(dataset(&st, "lab")->last_drill.when.time, 0);
     rst_status_clear(&st);
+    /* emr's drills of that runbook are emr's alone from then on. */
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", true,
+                                     json_pack("{s:s, s:f}", "runbook", "monthly", "seconds", 2.0)),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_string_equal(dataset(&st, "emr")->last_drill.when.outcome, "failed");
+    assert_int_equal(dataset(&st, "lab")->last_drill.when.time, 0);
+    rst_status_clear(&st);
 }
 
 /* A key change after a disk's last rotation: the disk opens with the
