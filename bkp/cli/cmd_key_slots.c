@@ -19,12 +19,6 @@
 #include "bkp/io/text.h"
 #include "bkp/ops/key_slots_edit.h"
 
-/* A slot's kind in the reader's words. */
-static const char *kind_word(const bkp_key_slot *x)
-{
-    return strcmp(ops_key_kind(x), "machine") ? _("passphrase") : _("machine key");
-}
-
 /* The list's columns: id, created, changed, last used, kind, label. */
 static const int slot_widths[] = {19, 17, 17, 11, 13, 0};
 
@@ -67,9 +61,12 @@ static int key_list(cli *c, const bkp_key_slots *s)
         cli_time(us, sizeof(us), x->used);
         cr[16] = ch[16] = '\0'; /* to the minute */
         us[10] = '\0';          /* the day: it is noted once a day */
-        const char *row[] = {
-            id,           x->created ? cr : "-",     x->changed ? ch : "-", x->used ? us : "-",
-            kind_word(x), *x->label ? x->label : "-"};
+        const char *row[] = {id,
+                             x->created ? cr : "-",
+                             x->changed ? ch : "-",
+                             x->used ? us : "-",
+                             bkp_key_kind_words(ops_key_kind(x)),
+                             *x->label ? x->label : "-"};
         cli_row(row, slot_widths, 6);
     }
     if (s->version == 1)

@@ -11,6 +11,7 @@
 
 #include "bkp/io/clock.h"
 #include "bkp/io/durable.h"
+#include "bkp/io/i18n.h"
 #include "bkp/io/json.h"
 #include "bkp/io/text.h"
 #include "bkp/keys/envelope.h"
@@ -378,4 +379,20 @@ void bkp_key_used_mark(const char *keys_dir, const bkp_key_slots *s, unsigned wh
         bkp_debug("cannot record the key slot's use in %s: %s", keys_dir, bkp_strerror(rc));
     free(text);
     json_decref(j);
+}
+
+const char *bkp_key_kind_words(const char *kind)
+{
+    static const struct {
+        const char *kind, *words;
+    } t[] = {
+        {"passphrase", N_("passphrase")},
+        {"machine", N_("machine key")},
+        {"paper", N_("paper sheet")},
+        {"shares", N_("share sheets")},
+    };
+    for (size_t i = 0; kind && i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].kind, kind))
+            return _(t[i].words);
+    return kind;
 }

@@ -79,6 +79,10 @@ int bkp_key_slots_read(const uint8_t *data, size_t len, const uint8_t pk[32],
 int bkp_key_slots_parse(const uint8_t *json, size_t len, const uint8_t *repo_id,
                         bkp_key_slots *out) __attribute__((warn_unused_result));
 
+/* A kind of key as records name it ("passphrase", "machine"; a sheet's
+ * "paper", "shares") in the reader's words; any other as it is. */
+const char *bkp_key_kind_words(const char *kind);
+
 /* Try each slot with the passphrase, machine slots first (keys.h): the keys,
  * and in `*which` the slot that opened. Each wrong passphrase slot costs one
  * Argon2id run (about 0.2 s); a wrong machine slot, microseconds. */

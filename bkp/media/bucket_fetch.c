@@ -95,13 +95,22 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
+/* Is `b` a list of key slots signed by `t`'s repository? */
+static bool key_list_of(const bkp_bucket_trust *t, const bkp_buf *b)
+{
+    bkp_key_slots *slots = malloc(sizeof(*slots));
+    bool ours = slots && !bkp_key_slots_read(b->data, b->len, t->pk, t->rid, slots);
+    free(slots);
+    return ours;
+}
+
 /* Into `path`, the newest of the versions `v` of `key` (repository file
  * `rel`) that verifies under `t`, of at most BKP_BUCKET_TRIES tried: 0 with
  * `*taken` its index, -EBADMSG when none does, or the error that stopped
  * the fetch. Each version passed over is said. */
 static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
                        const bucket_version *v, size_t n, uint64_t max, const char *path,
-                       size_t *taken)
+                       size_t *taken, size_t *newer_lists)
 {
     const char *key = v[0].key;
     int rc = -EBADMSG;
@@ -126,10 +135,12 @@ static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
             rc = -EBADMSG; /* gone since the listing, larger than it said, unreadable: not ours */
         else if (!rc && !bkp_bucket_verifies(t, rel, b.data, b.len)) {
             rc = -EBADMSG;
-            if (t->key_file && !strcmp(rel, "keys/key"))
+            if (t->key_file && !strcmp(rel, "keys/key") && key_list_of(t, &b))
+                (*newer_lists)++; /* ours, written after the passphrase changed: said after */
+            else if (t->key_file && !strcmp(rel, "keys/key"))
                 bkp_warn(_("the bucket's %s (version %s) is not the key file that takes this "
-                           "passphrase (one put in front by someone, or one written after the "
-                           "passphrase was changed); an older version is tried"),
+                           "passphrase, nor a list of this repository's key slots: put in front "
+                           "by someone; an older version is tried"),
                          key, v[k].id);
             else
                 bkp_warn(_("the bucket's %s (version %s) does not verify under the repository's "
@@ -167,8 +178,8 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
     if (rel != key && (repo = bkp_path_join(dir, "repo")))
         path = bkp_path_join(repo, rel);
-    size_t taken = 0;
-    int rc = path ? take_newest(s, t, rel, v, n, max, path, &taken) : -ENOMEM;
+    size_t taken = 0, newer_lists = 0;
+    int rc = path ? take_newest(s, t, rel, v, n, max, path, &taken, &newer_lists) : -ENOMEM;
     bool label = !strcmp(rel, LABEL_KEY);
     if (rc == -EBADMSG && label && t->registered &&
         bkp_label_ours(t->registered, t->registered, t->pk, t->id)) {
@@ -184,6 +195,16 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         rc = text ? bkp_durable_write(dir, LABEL_KEY, text, len, 0) : -ENOMEM;
         taken = n; /* hidden */
         free(text);
+    }
+    if (!rc && taken > 0 && newer_lists == taken) {
+        /* Every newer version is this repository's own list: no one hid
+         * anything, the passphrase given is one changed or removed since. */
+        bkp_warn(_("the passphrase given opens only an older version of the bucket's %s (%s): "
+                   "it was changed or removed on the server since. The bucket keeps that version "
+                   "under its lock, and with it every generation in the bucket opens (operator "
+                   "guide, section 12)"),
+                 key, v[taken].id);
+        taken = 0;
     }
     if (!rc && taken > 0)
         rc = note_hidden(f, rel);

@@ -15,6 +15,7 @@
 #include "bkp/io/bytes.h"
 #include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
+#include "bkp/keys/key_slots.h"
 #include "bkp/report/evidence.h"
 #include "bkp/report/doc.h"
 
@@ -76,18 +77,7 @@ static const char *figure_name(const char *k)
  * recorded. */
 static const char *figure_value(const char *name, const char *v)
 {
-    static const struct {
-        const char *value, *shown;
-    } kinds[] = {
-        {"passphrase", N_("passphrase")},
-        {"machine", N_("machine key")},
-        {"paper", N_("paper sheet")},
-        {"shares", N_("share sheets")},
-    };
-    for (size_t i = 0; !strcmp(name, "kind") && i < sizeof(kinds) / sizeof(*kinds); i++)
-        if (!strcmp(kinds[i].value, v))
-            return _(kinds[i].shown);
-    return v;
+    return strcmp(name, "kind") ? v : bkp_key_kind_words(v);
 }
 
 static void key_section(rb_doc *doc, const rb_evidence *ev)

@@ -4,8 +4,9 @@
 # leaves the bucket's current key file opening with the retired passphrase
 # only: on the day the primary is lost, the new passphrase must open the
 # off-site copy. (The older versions of the key file stay locked in the
-# bucket until their date: a retired passphrase still opens them, which
-# docs/SECURITY.md must say.) Skipped without Ceph.
+# bucket until their date: a retired passphrase still opens them, the newest
+# generation too, which docs/SECURITY.md must say and a restore says as
+# that, not as a key file someone hid.) Skipped without Ceph.
 . "$(dirname "$0")/../e2e/lib.sh"
 
 start_bucket hosp-bkp
@@ -30,6 +31,14 @@ export TMPDIR=$WORK/tmp
 mkdir -p "$TMPDIR"
 check_exit 0 "$BKP" restore emr:latest "$WORK/out" --from cloud --passphrase-file "$NEW" || true
 same_mtree "$DATA/emr" "$WORK/out$DATA/emr" "restored from the bucket with the new passphrase"
+# The retired passphrase opens the older key file the bucket keeps under its
+# lock, and with it the newest generation too: said as that, never as a
+# key file someone hid (the newer versions are the repository's own lists).
+check_exit 0 "$BKP" restore emr:latest "$WORK/old" --from cloud --passphrase-file "$PASSFILE" || true
+same_mtree "$DATA/emr" "$WORK/old$DATA/emr" "restored from the bucket with the retired passphrase"
+output_has "opens only an older version of the bucket's"
+grep -q "hidden by a delete marker\|Someone holding the credentials" <<<"$OUT$ERR" &&
+    flunk "a retired passphrase was taken for someone hiding the key file: $ERR"
 mv "$WORK/repo.gone" "$REPO"
 
 finish
