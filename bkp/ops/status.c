@@ -43,6 +43,8 @@ typedef struct last_ctx {
     bkp_audit_entry verify;
     time_t key_drill;  /* the last successful key-recovery drill */
     time_t key_changed; /* the last key add, passwd or remove */
+    uint64_t key_seq;   /* its record's number */
+    uint64_t *rotated;  /* per medium of the policy: its last rotation's record, 0: none */
     time_t first;      /* the log's first record: the repository's creation */
     bkp_audit_fn also; /* ops_status_in's */
     void *also_ctx;
@@ -133,8 +135,16 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     rb_drill_figures_read(e, &f);
     if (!strcmp(op, "drill") && e->ok && f.key_recovery)
         l->key_drill = e->time;
-    if (e->ok && (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove")))
+    if (e->ok &&
+        (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove"))) {
         l->key_changed = e->time;
+        l->key_seq = e->seq;
+    }
+    /* A rotation that wrote gave the medium the key file of its time
+     * (copies open writable first): by the log's order, not the clock's. */
+    for (size_t i = 0; e->ok && e->medium && !strcmp(op, "rotate") && i < l->p->nmedia; i++)
+        if (!strcmp(e->medium, l->p->media[i].name))
+            l->rotated[i] = e->seq;
     for (size_t i = 0; !ds && !strcmp(op, "drill") && i < l->p->ndatasets; i++)
         /* A drill filed under no data set (its runbook could not be read,
          * and only `drills:` names it) may be any data set's: each shows
@@ -172,6 +182,7 @@ static void last_free(last_ctx *l)
         free(l->of[i].by_runbook);
     }
     free(l->of);
+    free(l->rotated);
     bkp_audit_entry_release(&l->verify);
 }
 
@@ -461,10 +472,9 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
                     return false;
             }
         /* A disk takes the key file of now at each rotation (an archive
-         * and a bucket keep the old one: said at the change). A rotation
-         * in the second of the change is taken for one before it. */
-        m->keys_behind =
-            pol_type_rekeyed(p->media[i].type) && m->written > 0 && m->written <= st->key_changed;
+         * and a bucket keep the old one: said at the change). */
+        m->keys_behind = pol_type_rekeyed(p->media[i].type) && w->last.rotated &&
+                         w->last.rotated[i] && w->last.rotated[i] < w->last.key_seq;
         if (!copy_str(&m->medium, p->media[i].name))
             return false;
     }
@@ -493,8 +503,9 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
     *l = (ops_status_log){.rc = -ENOMEM, .checked = bkp_now()};
     *st = (rst_status){.verdict = POL_COMPLIANT};
     w.last.of = calloc(p->ndatasets + 1, sizeof(*w.last.of));
+    w.last.rotated = calloc(p->nmedia + 1, sizeof(*w.last.rotated));
     st->datasets = calloc(p->ndatasets + 1, sizeof(*st->datasets));
-    if (!in->states || !due || !log || !w.last.of || !st->datasets)
+    if (!in->states || !due || !log || !w.last.of || !w.last.rotated || !st->datasets)
         goto out;
     if ((rc = bkp_media_list(in->repo, &w.reg, &w.nreg)) ||
         (rc = bkp_gen_list(in->repo, NULL, &w.v, &w.n)))
@@ -641,6 +652,11 @@ static bool connected(const ops_status_in *in, rst_status *s, time_t now)
     for (size_t i = 0; ok && i < n; i++) {
         rst_connected *c = &s->connected[s->nconnected++];
         *c = (rst_connected){.last_write = v[i].last_write, .left = v[i].left, .due = v[i].due};
+        /* A disk that still opens with the passphrases of before is due
+         * while it is here: its rotation gives it the key file of now, and
+         * taken away first it would open with them for another turn. */
+        for (size_t k = 0; k < s->nmedia; k++)
+            c->due |= s->media[k].keys_behind && !strcmp(s->media[k].medium, v[i].medium->name);
         ok = copy_str(&c->medium, v[i].medium->name) && copy_str(&c->path, v[i].medium->path);
     }
     free(v);

@@ -316,6 +316,21 @@ for w in 4 5 6; do
 done
 ok "$BKP" generations emr --policy "$POL"
 [ "$(printf '%s\n' "$OUT" | grep -c '^emr:')" -ge 3 ] || flunk "the primary should hold 3+ generations: $OUT"
+# A passphrase added after the disks' rotations: each opens with the
+# passphrases of before until its next one, named by the status; the one
+# rotated since is not.
+printf 'the passphrase of the new deputy\n' >"$WORK/p-deputy"
+chmod 600 "$WORK/p-deputy"
+ok "$BKP" key add --policy "$POL" --new-passphrase-file "$WORK/p-deputy" --label deputy
+"$BKP" status --policy "$POL" >"$WORK/status.keys" 2>&1 || true
+for d in a b; do
+    grep -q "usb-$d holds the key slots of before the key change" "$WORK/status.keys" ||
+        flunk "the status should name usb-$d, behind the key change: $(cat "$WORK/status.keys")"
+done
+rotate_ok "usb-$PLUGGED" "after the key change"
+"$BKP" status --policy "$POL" >"$WORK/status.keys" 2>&1 || true
+grep -q "usb-$PLUGGED holds the key slots of before" "$WORK/status.keys" &&
+    flunk "the disk rotated after the key change is still said to be behind: $(cat "$WORK/status.keys")"
 
 # usb-a was written in weeks 0, 2, 4, 6 (emr:3, 5, 7, 9), usb-b in weeks 1, 3, 5 (emr:4, 6, 8).
 for d in a b; do

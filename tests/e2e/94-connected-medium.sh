@@ -185,6 +185,17 @@ grep -q "usb is still connected at $WORK/usb: unmount it" "$WORK/c1.err" ||
 "$BKP" run --policy "$WORK/quiet.yaml" </dev/null >"$WORK/c2.out" 2>"$WORK/c2.err" || true
 grep -q "usb is still connected" "$WORK/c2.err" "$WORK/c2.out" &&
     flunk "cron should be told once, not at every run: $(cat "$WORK/c2.err")"
+# A passphrase added while usb is plugged in past its hour: the disk opens
+# with the passphrases of before, so its rotation comes before it is taken
+# away (not "unmount it").
+printf 'the passphrase of the new deputy\n' >"$WORK/p-deputy"
+chmod 600 "$WORK/p-deputy"
+ok "$BKP" key add --policy "$WORK/quiet.yaml" --new-passphrase-file "$WORK/p-deputy" --label deputy
+"$BKP" status --policy "$WORK/quiet.yaml" >"$WORK/s4d" 2>&1 || true
+grep -q "usb is still connected at $WORK/usb and due for its rotation" "$WORK/s4d" ||
+    flunk "a plugged-in disk behind the key change should be rotated before it goes: $(cat "$WORK/s4d")"
+grep -q "unmount it and take it away (\`umount" "$WORK/s4d" &&
+    flunk "a plugged-in disk behind the key change is told to go as it is: $(cat "$WORK/s4d")"
 umount "$WORK/usb"
 export BKP_NOW=$((T0 + 17 * 86400))
 "$BKP" run --policy "$WORK/quiet.yaml" </dev/null >"$WORK/c3.out" 2>"$WORK/c3.err" || true
