@@ -60,21 +60,35 @@ static ssize_t read_line(char *buf, size_t cap)
     }
 }
 
-/* May `h` (a header just typed) join the sheets `s[0..n-1]`? NULL, or why not. */
-static const char *joins(const bkp_sheet *s, int n, const bkp_sheet *h)
+/* May `h` (a header just typed) join the sheets `s[0..n-1]`? True, or
+ * false with why not said. */
+static bool joins(const bkp_sheet *s, int n, const bkp_sheet *h)
 {
-    if (n == 0)
-        return NULL;
-    if (h->kind == BKP_SHEET_PAPER || s[0].kind == BKP_SHEET_PAPER)
-        return "a paper sheet is used alone; type share sheets only";
-    if (memcmp(h->repo_id, s[0].repo_id, sizeof(h->repo_id)))
-        return "this share is of another repository than the first";
-    if (h->n != s[0].n || h->k != s[0].k)
-        return "this share is of another split (its OF and NEED differ from the first)";
+    bool again = false;
     for (int i = 0; i < n; i++)
-        if (s[i].index == h->index)
-            return "this share was given already; type another one";
-    return NULL;
+        again |= s[i].index == h->index;
+    if (n == 0)
+        return true;
+    if (h->kind == BKP_SHEET_PAPER || s[0].kind == BKP_SHEET_PAPER)
+        say("  Not taken: a paper sheet is used alone; type share sheets only.\n",
+            "  受け付けません: 鍵シートは 1 "
+            "枚だけで使います。分割シートだけを入力してください。\n");
+    else if (memcmp(h->repo_id, s[0].repo_id, sizeof(h->repo_id)))
+        say("  Not taken: this share is of another repository than the first.\n",
+            "  受け付けません: 最初のシートとは別のリポジトリの分割シートです。\n");
+    else if (h->n != s[0].n || h->k != s[0].k)
+        say("  Not taken: this share is of another split (its OF and NEED differ from the "
+            "first).\n",
+            "  受け付けません: 別の分割のシートです（OF と NEED が最初のシートと違います）。\n");
+    else if (again)
+        say("  Not taken: a share numbered %d was typed already; type another one (a sheet of "
+            "another split with that number does not go with these either).\n",
+            "  受け付けません: 番号 %d の分割シートは入力済みです。別のシートを入力してください"
+            "（同じ番号の別の分割のシートも、これらとは組み合わせられません）。\n",
+            h->index);
+    else
+        return true;
+    return false;
 }
 
 /* How many sheets open the key, given the first. */
@@ -137,10 +151,11 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
     }
     say("Type the key sheets from the safe, line by line as printed: first the line that begins "
         "with BKP-SHEET, then lines 1 to %d (the \"N:\" in front may be left out; spaces and case "
-        "do not matter). Each line is checked when you press Enter.\n",
+        "do not matter). Each line is checked when you press Enter; Ctrl-D stops, and nothing "
+        "is opened.\n",
         "金庫の鍵シートを、印刷のとおり 1 行ずつ入力してください。最初に BKP-SHEET で始まる行、"
         "次に 1 〜 %d 行目です（行頭の「N:」は省略可、空白と大文字・小文字は問いません）。"
-        "Enter を押すたびにその行を確認します。\n",
+        "Enter を押すたびにその行を確認します。Ctrl-D で中止し、何も開きません。\n",
         BKP_SHEET_LINES);
     while (*n == 0 || *n < wanted(&s[0])) {
         int next = bkp_sheet_entry_next(e);
@@ -160,12 +175,10 @@ int cli_key_prompt(bkp_sheet *s, int *n, int max)
         sodium_memzero(buf, LINE_MAX_TYPED);
         if (rc == -EBADMSG) {
             say_mistake(e, next);
-        } else if (rc == 1 && next == 0) {
+        } else if (rc == 1 && next == 0 && bkp_sheet_entry_next(e) > 0) { /* not a blank line */
             bkp_sheet h;
             (void)bkp_sheet_entry_header(e, &h);
-            const char *why = joins(s, *n, &h);
-            if (why) {
-                say("  Not taken: %s.\n", "  受け付けません: %s。\n", why);
+            if (!joins(s, *n, &h)) {
                 bkp_sheet_entry_reset(e);
             } else if (h.kind == BKP_SHEET_SHARE) {
                 say("  share %d of %d; %d are needed.\n", "  分割シート %d/%d（必要数 %d）。\n",

@@ -118,10 +118,21 @@ static int combine(const bkp_sheet *s, int n, uint8_t master[32], bkp_sheets_use
 {
     const bkp_sheet *p[BKP_SHEET_SHARES_MAX] = {0};
     const char *why = NULL;
-    for (int i = 0; i < n && i < BKP_SHEET_SHARES_MAX; i++)
-        p[i] = &s[i];
-    int rc = bkp_shares_combine(p, (size_t)(n < BKP_SHEET_SHARES_MAX ? n : BKP_SHEET_SHARES_MAX),
-                                master, &why);
+    int np = 0;
+    for (int i = 0; i < n && np < BKP_SHEET_SHARES_MAX; i++) {
+        /* The same sheet twice (two files of one sheet): used once, said. */
+        bool twice = false;
+        for (int j = 0; j < np && !twice; j++)
+            twice = p[j]->kind == BKP_SHEET_SHARE && s[i].kind == BKP_SHEET_SHARE &&
+                    p[j]->index == s[i].index &&
+                    !sodium_memcmp(p[j]->secret, s[i].secret, BKP_SHEET_SECRET_LEN);
+        if (twice)
+            bkp_note(_("--key-from: share %d was given twice; it is used once"), s[i].index);
+        else
+            p[np++] = &s[i];
+    }
+    n = np;
+    int rc = bkp_shares_combine(p, (size_t)np, master, &why);
     if (rc && why == bkp_shares_too_few)
         bkp_error(_("--key-from: fewer shares than the split needs: %d given, %d of its %d "
                     "needed; give --key-from once for each sheet; nothing was read"),
@@ -135,7 +146,7 @@ static int combine(const bkp_sheet *s, int n, uint8_t master[32], bkp_sheets_use
     used->threshold = s[0].k;
     used->of = s[0].n;
     for (int i = 0; i < n && i < s[0].k; i++)
-        used->shares[used->nshares++] = s[i].index;
+        used->shares[used->nshares++] = p[i]->index;
     return 0;
 }
 

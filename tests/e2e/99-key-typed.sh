@@ -59,6 +59,7 @@ output_has "standard input is not one"
     line "$S-3-of-5.md" 2
     line "$S-3-of-5.md" 3
     line "$S-3-of-5.md" 4
+    echo
     line "$S-1-of-5.md" 0
     sheet "$S-5-of-5.md"
 } >"$WORK/typed-shares"
@@ -66,7 +67,9 @@ cmp -s <(typo "$S-3-of-5.md" 2) <(line "$S-3-of-5.md" 2) && fail "the typo was n
 want=0 typed "$WORK/typed-shares" "$BKP" restore ds:1 "$WORK/out-typed" --repo "$REPO" --key-from -
 [ "$RC" = 0 ] || flunk "typing 3 shares did not restore (exit $RC)"
 output_has "A typing mistake on line 2"
-output_has "this share was given already"
+output_has "a share numbered 1 was typed already"
+# A blank line between sheets is no header: not refused as a sheet given twice.
+[ "$(grep -c "Not taken" <<<"$OUT$ERR")" = 1 ] || flunk "a blank line was taken for a sheet: $OUT$ERR"
 output_has "Sheet 3 read."
 diff -r "$D" "$WORK/out-typed$D" || flunk "the typed shares restored other data"
 want=0 typed /dev/null env BKP_PASSPHRASE_FILE="$WORK/passphrase.away" "$BKP" audit show --json --repo "$REPO"
@@ -80,6 +83,14 @@ want=0 typed "$WORK/typed-two" "$BKP" restore ds:1 "$WORK/out-mixed" --repo "$RE
 output_has "sheet 3, the BKP-SHEET line"
 grep -q "sheet 4" <<<"$OUT" && flunk "a fourth sheet was asked for"
 diff -r "$D" "$WORK/out-mixed$D" || flunk "the mixed sheets restored other data"
+
+# 3b. The same sheet in two files, beside three others: used once, said, and
+#     the three distinct ones open the key.
+cp "$S-1-of-5.md" "$WORK/copy-of-1.md"
+ok "$BKP" restore ds:1 "$WORK/out-dup" --repo "$REPO" --key-from "$S-1-of-5.md" \
+    --key-from "$WORK/copy-of-1.md" --key-from "$S-3-of-5.md" --key-from "$S-4-of-5.md" </dev/null
+output_has "share 1 was given twice; it is used once"
+diff -r "$D" "$WORK/out-dup$D" || flunk "the shares with one given twice restored other data"
 
 # 4. The paper sheet typed, after a first attempt whose SUM was mistyped: every
 #    line checks, the sheet as a whole does not, and it is typed again.
