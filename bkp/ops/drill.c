@@ -148,6 +148,8 @@ static int open_medium(const ops_drill_in *in, const pol_medium *m, const bkp_re
     char *repo = bkp_path_join(m->path, "repo");
     rc = repo ? open_any(in, repo, *like, &r) : -ENOMEM;
     free(repo);
+    if (rc == -EKEYREJECTED && !s->refused)
+        s->refused = m->name;
     if (rc) {
         bkp_warn(_("%s cannot be read (%s): not used"), m->name, bkp_strerror(rc));
         return rc;
@@ -188,10 +190,18 @@ static const char *bucket_not_named(const ops_drill_in *in)
     return NULL;
 }
 
-/* Nothing to read from: said, -ENOENT. */
-static int none_there(const ops_drill_in *in)
+/* Nothing to read from: said, -ENOENT (-EKEYREJECTED when a medium was
+ * there and the key did not open it). */
+static int none_there(const ops_drill_in *in, const ops_drill_sources *s)
 {
     const char *bucket = bucket_not_named(in);
+    if (s->refused) {
+        bkp_error(_("no source to restore from: %s is connected, and the key given does not open "
+                    "it (above); give its passphrase (a disk holds those of its last rotation), "
+                    "or the key sheet with --key-from"),
+                  s->refused);
+        return -EKEYREJECTED;
+    }
     if (in->keyrec && in->only)
         bkp_error(_("a key-recovery drill reads an off-line medium (removable, off-line disk "
                     "or archive) with the sheets alone, and the medium %s is not one or is not "
@@ -263,7 +273,7 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         s->from = OPS_FROM_PRIMARY;
         if (primary)
             add(s, OPS_DRILL_PRIMARY, primary, NULL);
-        return s->n ? 0 : none_there(in);
+        return s->n ? 0 : none_there(in, s);
     }
     if (in->offline_first && !in->only && !in->keyrec) {
         const char *unread = NULL;
@@ -272,6 +282,8 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
             s->from = OPS_FROM_OFFLINE;
             return 0;
         }
+        if (unread && s->refused)
+            return none_there(in, s); /* the key, not the copy */
         if (unread) {
             /* The copy the day of an attack would rely on is there and
              * cannot be used: that is what the drill is for, never a
@@ -289,7 +301,7 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         if (primary)
             add(s, OPS_DRILL_PRIMARY, primary, NULL);
         open_media(in, 0, 1, false, &like, s, NULL);
-        return s->n ? 0 : none_there(in);
+        return s->n ? 0 : none_there(in, s);
     }
     s->from = in->keyrec ? OPS_FROM_KEYREC : in->only ? OPS_FROM_NAMED : OPS_FROM_ALL;
     if (primary)
@@ -303,5 +315,5 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
                    "name it to read it (bkp restore --runbook NAME --from %s; a drill: --medium "
                    "%s)"),
                  bucket, bucket, bucket);
-    return s->n ? 0 : none_there(in);
+    return s->n ? 0 : none_there(in, s);
 }

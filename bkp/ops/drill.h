@@ -83,6 +83,7 @@ typedef struct ops_drill_sources {
     size_t nstaging;
     bkp_repo *owned[OPS_DRILL_SOURCES_MAX];
     size_t nowned;
+    const char *refused; /* the first medium there that the key did not open (the policy's) */
 } ops_drill_sources;
 
 typedef struct ops_drill_in {

@@ -190,4 +190,12 @@ output_has "what its command wrote last: perl: warning: Setting locale failed" \
     flunk "a command's output must never reach the audit log"
 cp "$WORK/emr.yaml.good" "$RB"
 
+# 9. The disk connected, a passphrase that does not open it: said as the
+#    key's fault (exit 4), never as no medium being there.
+printf 'not the passphrase of this repository\n' >"$WORK/wrong.pass"
+chmod 600 "$WORK/wrong.pass"
+check_exit 4 "$BKP" drill emr --medium usb --passphrase-file "$WORK/wrong.pass" --report "$WORK/reports/w" </dev/null || true
+output_has "usb is connected, and the key given does not open it"
+output_lacks "neither the repository nor any medium"
+
 finish
