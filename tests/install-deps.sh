@@ -37,7 +37,10 @@ packages=(build-essential cmake pkg-config
           chromium fonts-ipafont-gothic
           # A medium's label sheet: its QR code drawn and read back
           # (tests/e2e/90-media.sh).
-          librsvg2-bin zbar-tools)
+          librsvg2-bin zbar-tools
+          # What the test scripts read JSON and forge records with, and the
+          # system-call trace of the scenarios that count them.
+          jq python3 strace)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -891,11 +891,13 @@ json_t *bkp_audit_sheets(const bkp_sheets_used *u)
 {
     if (u->kind == BKP_SHEET_PAPER)
         return json_pack("{s:s, s:i}", "kind", "paper", "typed", u->typed);
-    json_t *numbers = json_array();
-    for (int i = 0; numbers && i < u->nshares; i++)
-        json_array_append_new(numbers, json_integer(u->shares[i]));
-    return json_pack("{s:s, s:o, s:i, s:i, s:i}", "kind", "shares", "shares", numbers, "threshold",
-                     u->threshold, "of", u->of, "typed", u->typed);
+    json_t *numbers = json_array(), *sums = json_array();
+    for (int i = 0; numbers && sums && i < u->nshares; i++)
+        if (json_array_append_new(numbers, json_integer(u->shares[i])) ||
+            (u->sums[i][0] && json_array_append_new(sums, json_string(u->sums[i]))))
+            break;
+    return json_pack("{s:s, s:o, s:i, s:i, s:i, s:o}", "kind", "shares", "shares", numbers,
+                     "threshold", u->threshold, "of", u->of, "typed", u->typed, "sums", sums);
 }
 
 int bkp_audit_reports_set(json_t *fig, const bkp_strlist *paths, const bkp_strlist *sums)

@@ -152,8 +152,13 @@ static int key_split(cli *c)
     if (ex == EXIT_USAGE)
         ex = EXIT_FAILED; /* the arguments were checked above */
     if (!ex) {
-        json_t *fig = json_pack("{s:i, s:i, s:s, s:s}", "shares", (int)n, "threshold", (int)k,
-                                "format", format == RB_HTML ? "html" : "md", "output", c->output);
+        json_t *sums = json_array();
+        for (unsigned i = 0; sums && i < n; i++)
+            json_array_append_new(sums, json_string(o[i].sum));
+        /* The sheets' checksums tell this split from any other (sheet.h). */
+        json_t *fig =
+            json_pack("{s:i, s:i, s:s, s:s, s:o*}", "shares", (int)n, "threshold", (int)k, "format",
+                      format == RB_HTML ? "html" : "md", "output", c->output, "sums", sums);
         bkp_audit_rec rec = {.op = "key-split", .figures = fig};
         ex = exit_of(ops_key_sheets_write(c->r, dirfd, c->output, o, n, &rec));
         json_decref(fig);

@@ -144,6 +144,12 @@ void cli_key_drill_remind(const rst_key_drill *kd)
 {
     char when[32];
     long long days = (long long)(kd->every / 86400);
+    if (kd->old_split)
+        printf(_("key-recovery drill of %s: it opened the key with share sheets of an older split "
+                 "than the newest, so a holder keeps a sheet that no longer goes with the others; "
+                 "it does not count. Collect the old split's sheets and destroy them, then drill "
+                 "again with the new ones\n"),
+               bkp_local_time(when, sizeof(when), kd->old_split, "-"));
     if (!kd->due)
         return;
     if (kd->last > 0)

@@ -110,6 +110,12 @@ static void sheet_sum(const bkp_sheet *s, char out[SUM_CHARS])
     sodium_memzero(h, sizeof(h));
 }
 
+void bkp_sheet_sum_text(const bkp_sheet *s, char out[BKP_SHEET_SUM_LEN])
+{
+    sheet_sum(s, out);
+    out[SUM_CHARS] = '\0';
+}
+
 static int valid_numbers(const bkp_sheet *s)
 {
     if (s->kind == BKP_SHEET_PAPER)

@@ -23,6 +23,8 @@
 #define BKP_SHEET_TEXT_MAX 512
 /* At most this many shares (libgfshare numbers them 1..255). */
 #define BKP_SHEET_SHARES_MAX 255
+/* A sheet's checksum as text, with its NUL (bkp_sheet_sum_text). */
+#define BKP_SHEET_SUM_LEN 9
 
 typedef enum { BKP_SHEET_PAPER = 1, BKP_SHEET_SHARE = 2 } bkp_sheet_kind;
 
@@ -44,7 +46,15 @@ typedef struct bkp_sheets_used {
     int threshold, of;
     int nshares;
     uint8_t shares[BKP_SHEET_SHARES_MAX];
+    char sums[BKP_SHEET_SHARES_MAX][BKP_SHEET_SUM_LEN]; /* each share's bkp_sheet_sum_text */
 } bkp_sheets_used;
+
+/* The checksum a sheet prints on its BKP-SHEET line ("SUM PZ8D NVKV"), as
+ * 8 characters and a NUL ("PZ8DNVKV"): 40 bits of a hash of the whole,
+ * secret included, which tells the sheets of one split from another's and
+ * gives nothing of the secret away. The audit log keeps those of each
+ * split and of the shares each use of the sheets took. */
+void bkp_sheet_sum_text(const bkp_sheet *s, char out[BKP_SHEET_SUM_LEN]);
 
 /* The text of `s` into `out` (BKP_SHEET_TEXT_MAX bytes, NUL-terminated).
  * -EINVAL for a share whose numbers are out of range. The text holds the

@@ -145,8 +145,10 @@ static int combine(const bkp_sheet *s, int n, uint8_t master[32], bkp_sheets_use
     used->kind = BKP_SHEET_SHARE;
     used->threshold = s[0].k;
     used->of = s[0].n;
-    for (int i = 0; i < n && i < s[0].k; i++)
+    for (int i = 0; i < n && i < s[0].k; i++) {
+        bkp_sheet_sum_text(p[i], used->sums[used->nshares]);
         used->shares[used->nshares++] = p[i]->index;
+    }
     return 0;
 }
 

@@ -70,6 +70,7 @@ int ops_key_share_docs(const bkp_keys *k, unsigned kk, unsigned n, const ops_she
         snprintf(o[i].name, sizeof(o[i].name), "share-%u-of-%u.%s", i + 1, n,
                  look->format == RB_HTML ? "html" : "md");
         o[i].text = ops_key_sheet_doc(&sh[i], bkp_keys_sign_pk(k), look, &o[i].len);
+        bkp_sheet_sum_text(&sh[i], o[i].sum);
         if (!o[i].text)
             rc = -ENOMEM;
     }

@@ -37,6 +37,7 @@ typedef struct ops_sheet_file {
     int fd;        /* -1 until created */
     char *text;    /* the document, holding the secret (ops_key_sheet_doc) */
     size_t len;
+    char sum[BKP_SHEET_SUM_LEN]; /* a share's checksum (bkp_sheet_sum_text), for the record */
 } ops_sheet_file;
 
 /* `n` files with no name, descriptor or document yet. */

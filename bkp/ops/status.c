@@ -42,6 +42,8 @@ typedef struct last_ctx {
     last_rec *of; /* one per data set of the policy */
     bkp_audit_entry verify;
     time_t key_drill;  /* the last successful key-recovery drill */
+    time_t key_drill_old;  /* one after it with share sheets of an older split */
+    bkp_audit_entry split; /* the last key split */
     time_t key_changed; /* the last key add, passwd or remove */
     uint64_t key_seq;   /* its record's number */
     uint64_t *rotated;  /* per medium of the policy: its last rotation's record, 0: none */
@@ -70,6 +72,28 @@ static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *r
     }
     bkp_audit_entry_hold(&r->by_runbook[i], e);
     return true;
+}
+
+/* Did key-recovery drill `e` open the key with share sheets that are not
+ * of the last split (`split`'s record; json NULL: none)? Each record names
+ * the sheets' checksums (sheet.h); one without them (written before) is
+ * taken as it was. */
+static bool of_old_split(const bkp_audit_entry *split, const bkp_audit_entry *e)
+{
+    const json_t *made = split->json ? json_object_get(split->figures, "sums") : NULL;
+    const json_t *used = json_object_get(json_object_get(e->figures, "key_sheets"), "sums");
+    size_t i, k;
+    const json_t *u, *m;
+    if (!json_array_size(made) || !json_array_size(used))
+        return false;
+    json_array_foreach(used, i, u)
+    {
+        bool found = false;
+        json_array_foreach(made, k, m) found |= json_equal(u, m);
+        if (!found)
+            return true;
+    }
+    return false;
 }
 
 /* Let go of the drill of runbook `stem` that `r` holds filed under no data
@@ -133,8 +157,14 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         bkp_audit_entry_hold(&l->verify, e);
     rb_drill_figures f;
     rb_drill_figures_read(e, &f);
-    if (!strcmp(op, "drill") && e->ok && f.key_recovery)
+    if (e->ok && !strcmp(op, "key-split"))
+        bkp_audit_entry_hold(&l->split, e);
+    if (!strcmp(op, "drill") && e->ok && f.key_recovery && of_old_split(&l->split, e)) {
+        l->key_drill_old = e->time; /* proves the old sheets, not the new: not counted */
+    } else if (!strcmp(op, "drill") && e->ok && f.key_recovery) {
         l->key_drill = e->time;
+        l->key_drill_old = 0;
+    }
     if (e->ok &&
         (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove"))) {
         l->key_changed = e->time;
@@ -184,6 +214,7 @@ static void last_free(last_ctx *l)
     free(l->of);
     free(l->rotated);
     bkp_audit_entry_release(&l->verify);
+    bkp_audit_entry_release(&l->split);
 }
 
 /* A copy of string `s` (NULL stays NULL) into `*out`: false without memory. */
@@ -527,6 +558,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
         goto out;
     }
     l->key_drill = w.last.key_drill;
+    l->key_drill_old = w.last.key_drill_old;
     l->key_changed = w.last.key_changed;
     l->created = w.last.first;
     /* In priority order: what care needs back first comes first. */
@@ -562,8 +594,10 @@ rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *
     /* Never held: due once the interval has passed since the repository was
      * made, not on its first day. */
     time_t since = last > 0 ? last : log && log->rc >= 0 ? log->created : 0;
-    return (rst_key_drill){
-        .last = last > 0 ? last : 0, .every = every, .due = since <= 0 || now - since > every};
+    return (rst_key_drill){.last = last > 0 ? last : 0,
+                           .every = every,
+                           .due = since <= 0 || now - since > every,
+                           .old_split = log && log->rc >= 0 ? log->key_drill_old : 0};
 }
 
 /* ---- the rest of the document ---- */

@@ -66,6 +66,7 @@ static const char *figure_name(const char *k)
         {"slots", N_("key slots")},
         {"typed", N_("sheets typed")},
         {"file", N_("file")},
+        {"sums", N_("sheet checksums")},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
         if (!strcmp(t[i].name, k))

@@ -143,6 +143,10 @@ typedef struct rst_key_drill {
     time_t last;   /* the last successful one, 0: never */
     int64_t every; /* "every_seconds" */
     bool due;
+    /* One since that opened the key with share sheets of an older split than
+     * the newest ("old_split", absent when none): it proves the holders keep
+     * sheets that no longer go together, and does not count. */
+    time_t old_split;
 } rst_key_drill;
 
 /* A rotation of the calendar ("rotations"): done in the last week, or due. */

@@ -18,6 +18,7 @@
 #     with their figures; the JSON has them under key_operations.
 . "$(dirname "$0")/lib.sh"
 need_test_clock
+need_tool jq
 
 T0=$(date -u -d 2026-03-02T00:00:00Z +%s)
 DAY=86400
@@ -185,4 +186,32 @@ output_has "鍵の復旧訓練"
 at 70
 ok "$BKP" audit report "${P[@]}" --from 2026-04-20 --to 2026-04-30 --lang en
 output_has "No key operation in the period."
+
+# 5. The shares split again (a holder left): a key-recovery drill with the
+#    old split's sheets opens the key (they still go together) but does not
+#    count, and the status says why; the new split's sheets count. The
+#    records name each split's and each use's sheet checksums.
+at 80
+ok "$BKP" key split "${P[@]}" --shares 5 --threshold 3 -o "$WORK/shares2"
+S2=$WORK/shares2/share
+SHEETS2=(--key-from "$S2-1-of-5.md" --key-from "$S2-3-of-5.md" --key-from "$S2-5-of-5.md")
+mv "$PASSFILE" "$WORK/passphrase.away"
+ok env -u BKP_PASSPHRASE_FILE "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" </dev/null
+mv "$WORK/passphrase.away" "$PASSFILE"
+"$BKP" status "${P[@]}" >"$WORK/status.old-split" 2>&1 || true
+grep -q "share sheets of an older split than the newest" "$WORK/status.old-split" ||
+    flunk "a key drill with the old split's sheets should be said: $(cat "$WORK/status.old-split")"
+"$BKP" status --json "${P[@]}" 2>/dev/null | jq -e '.key_drill.old_split | type == "string"' >/dev/null ||
+    flunk "status --json should carry key_drill.old_split"
+ok "$BKP" audit show --json "${P[@]}"
+jq -e '[.[] | select(.op == "key-split")] | last | .figures.sums | length == 5' <<<"$OUT" >/dev/null ||
+    flunk "the split's record should name its five sheets' checksums"
+jq -e '[.[] | select(.op == "drill")] | last | .figures.key_sheets.sums | length == 3' <<<"$OUT" >/dev/null ||
+    flunk "the drill's record should name the checksums of the sheets it took"
+mv "$PASSFILE" "$WORK/passphrase.away"
+ok env -u BKP_PASSPHRASE_FILE "$BKP" drill rb "${P[@]}" "${SHEETS2[@]}" </dev/null
+mv "$WORK/passphrase.away" "$PASSFILE"
+"$BKP" status "${P[@]}" >"$WORK/status.new-split" 2>&1 || true
+grep -q "older split" "$WORK/status.new-split" &&
+    flunk "a key drill with the new split's sheets should clear it: $(cat "$WORK/status.new-split")"
 finish

@@ -263,6 +263,42 @@ static void test_keys_behind(void **state)
     rst_status_clear(&st);
 }
 
+/* A key-recovery drill with share sheets of an older split than the last
+ * does not count, and is said; one with the new split's sheets does. */
+static void test_key_drill_old_split(void **state)
+{
+    fixture *x = *state;
+    rst_status st;
+    assert_int_equal(ops_repo_record(&x->f, "key-split", NULL, false,
+                                     json_pack("{s:[sssss]}", "sums", "AAAAAAAA", "BBBBBBBB",
+                                               "CCCCCCCC", "DDDDDDDD", "EEEEEEEE")),
+                     0);
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", false,
+                                     json_pack("{s:s, s:b, s:{s:s, s:[sss]}}", "runbook", "emr",
+                                               "key_recovery", 1, "key_sheets", "kind", "shares",
+                                               "sums", "AAAAAAAA", "ZZZZZZZZ", "CCCCCCCC")),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_int_equal(st.key_drill.last, 0);
+    assert_true(st.key_drill.old_split > 0);
+    json_t *j = rst_status_json(&st);
+    rst_status back;
+    assert_int_equal(rst_status_parse(j, &back), 0);
+    assert_int_equal(back.key_drill.old_split, st.key_drill.old_split);
+    json_decref(j);
+    rst_status_clear(&back);
+    rst_status_clear(&st);
+    assert_int_equal(ops_repo_record(&x->f, "drill", "emr", false,
+                                     json_pack("{s:s, s:b, s:{s:s, s:[sss]}}", "runbook", "emr",
+                                               "key_recovery", 1, "key_sheets", "kind", "shares",
+                                               "sums", "EEEEEEEE", "BBBBBBBB", "CCCCCCCC")),
+                     0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_true(st.key_drill.last > 0);
+    assert_int_equal(st.key_drill.old_split, 0);
+    rst_status_clear(&st);
+}
+
 static void test_suspicious_until_cleared(void **state)
 {
     fixture *x = *state;
@@ -581,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drill_failure_of_another_runbook, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drill_unstarted_of_no_dataset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keys_behind, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_drill_old_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suspicious_until_cleared, setup, teardown),
         cmocka_unit_test_setup_teardown(test_storage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offline_copy_too_old, setup, teardown),
