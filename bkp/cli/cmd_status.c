@@ -146,13 +146,18 @@ void cli_key_drill_remind(const rst_key_drill *kd)
     long long days = (long long)(kd->every / 86400);
     if (kd->old_split)
         printf(_("key-recovery drill of %s: it opened the key with share sheets of an older split "
-                 "than the newest, so a holder keeps a sheet that no longer goes with the others; "
-                 "it does not count. Collect the old split's sheets and destroy them, then drill "
-                 "again with the new ones\n"),
+                 "than the newest, so enough of the old sheets are still kept to open it, and the "
+                 "new ones were not rehearsed; it does not count. Collect the old split's sheets "
+                 "and destroy them, then drill again with the new ones\n"),
                bkp_local_time(when, sizeof(when), kd->old_split, "-"));
     if (!kd->due)
         return;
-    if (kd->last > 0)
+    if (kd->new_split)
+        printf(_("key-recovery drill: the share sheets were split again on %s, and none of the new "
+                 "ones has opened the key since: rehearse with the new sheets, `bkp drill RUNBOOK "
+                 "--medium M --key-from SHEET...`\n"),
+               bkp_local_time(when, sizeof(when), kd->new_split, "-"));
+    else if (kd->last > 0)
         printf(_("key-recovery drill: none since %s (the policy asks for one every %lld days): "
                  "rehearse opening an off-line copy with the sheets from the safe alone, `bkp "
                  "drill RUNBOOK --medium M --key-from SHEET...`\n"),

@@ -156,10 +156,11 @@ static int record_in_primary(bkp_repo *primary, const bkp_repo *source, const bk
         }
         marked.figures = fig;
         if (!said)
-            bkp_warn(_("%s was opened with a passphrase that the repository %s no longer has "
-                       "(changed or removed since the copy's last rotation): what is done is "
-                       "recorded there, marked so"),
-                     bkp_repo_path(source), bkp_repo_path(primary));
+            bkp_warn(
+                _("the copy read was opened with a passphrase that the repository %s no longer "
+                  "has (changed or removed since the copy was written): what is done is "
+                  "recorded there, marked so"),
+                bkp_repo_path(primary));
         said = true;
     }
     int rc = bkp_audit_append_ro(primary, &marked);

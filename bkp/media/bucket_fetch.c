@@ -95,14 +95,25 @@ static size_t group_end(const bucket_versions *vs, size_t i)
     return j;
 }
 
-/* Is `b` a list of key slots signed by `t`'s repository? */
-static bool key_list_of(const bkp_bucket_trust *t, const bkp_buf *b)
+/* The serial of the list of key slots signed by `t`'s repository that
+ * `data` is, or 0 when it is none (or one of format 1, which has none). */
+static uint64_t key_list_serial(const bkp_bucket_trust *t, const void *data, size_t len)
 {
     bkp_key_slots *slots = malloc(sizeof(*slots));
-    bool ours = slots && !bkp_key_slots_read(b->data, b->len, t->pk, t->rid, slots);
+    bool ours = slots && !bkp_key_slots_read(data, len, t->pk, t->rid, slots);
+    uint64_t serial = ours ? slots->serial : 0;
     free(slots);
-    return ours;
+    return serial;
 }
+
+/* The versions of keys/key passed over before the one that took the
+ * passphrase: how many were this repository's lists, each older one's
+ * serial below the newer's (`ordered`), and the lowest serial of them. */
+typedef struct newer_lists {
+    size_t n;
+    bool ordered;
+    uint64_t lowest;
+} newer_lists;
 
 /* Into `path`, the newest of the versions `v` of `key` (repository file
  * `rel`) that verifies under `t`, of at most BKP_BUCKET_TRIES tried: 0 with
@@ -110,7 +121,7 @@ static bool key_list_of(const bkp_bucket_trust *t, const bkp_buf *b)
  * the fetch. Each version passed over is said. */
 static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
                        const bucket_version *v, size_t n, uint64_t max, const char *path,
-                       size_t *taken, size_t *newer_lists)
+                       size_t *taken, newer_lists *nl)
 {
     const char *key = v[0].key;
     int rc = -EBADMSG;
@@ -135,9 +146,13 @@ static int take_newest(bkp_s3 *s, const bkp_bucket_trust *t, const char *rel,
             rc = -EBADMSG; /* gone since the listing, larger than it said, unreadable: not ours */
         else if (!rc && !bkp_bucket_verifies(t, rel, b.data, b.len)) {
             rc = -EBADMSG;
-            if (t->key_file && !strcmp(rel, "keys/key") && key_list_of(t, &b))
-                (*newer_lists)++; /* ours, written after the passphrase changed: said after */
-            else if (t->key_file && !strcmp(rel, "keys/key"))
+            uint64_t serial =
+                t->key_file && !strcmp(rel, "keys/key") ? key_list_serial(t, b.data, b.len) : 0;
+            if (serial) { /* ours, maybe written after the passphrase changed: said after */
+                nl->ordered &= !nl->n || serial < nl->lowest;
+                nl->lowest = serial;
+                nl->n++;
+            } else if (t->key_file && !strcmp(rel, "keys/key"))
                 bkp_warn(_("the bucket's %s (version %s) is not the key file that takes this "
                            "passphrase, nor a list of this repository's key slots: put in front "
                            "by someone; an older version is tried"),
@@ -178,8 +193,9 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
     char *path = rel == key ? bkp_path_join(dir, rel) : NULL, *repo = NULL;
     if (rel != key && (repo = bkp_path_join(dir, "repo")))
         path = bkp_path_join(repo, rel);
-    size_t taken = 0, newer_lists = 0;
-    int rc = path ? take_newest(s, t, rel, v, n, max, path, &taken, &newer_lists) : -ENOMEM;
+    size_t taken = 0;
+    newer_lists nl = {.ordered = true};
+    int rc = path ? take_newest(s, t, rel, v, n, max, path, &taken, &nl) : -ENOMEM;
     bool label = !strcmp(rel, LABEL_KEY);
     if (rc == -EBADMSG && label && t->registered &&
         bkp_label_ours(t->registered, t->registered, t->pk, t->id)) {
@@ -196,9 +212,12 @@ static int fetch_small(bkp_s3 *s, const char *dir, const bucket_version *v, size
         taken = n; /* hidden */
         free(text);
     }
-    if (!rc && taken > 0 && newer_lists == taken) {
-        /* Every newer version is this repository's own list: no one hid
-         * anything, the passphrase given is one changed or removed since. */
+    if (!rc && taken > 0 && nl.n == taken && nl.ordered && t->key_file &&
+        nl.lowest > key_list_serial(t, t->key_file, t->key_len)) {
+        /* Every newer version is this repository's own list, each newer
+         * than the one before it: no one hid anything (a list put back in
+         * front would break the order), the passphrase given is one
+         * changed or removed since. */
         bkp_warn(_("the passphrase given opens only an older version of the bucket's %s (%s): "
                    "it was changed or removed on the server since. The bucket keeps that version "
                    "under its lock, and with it every generation in the bucket opens (operator "

@@ -75,6 +75,8 @@ static int open_archive(const ops_drill_in *in, const pol_medium *m, const char 
     if (!x)
         x = open_any(in, staging, like, r);
     free(file);
+    if (x == -EKEYREJECTED && !s->refused)
+        s->refused = m->name;
     if (x)
         bkp_warn(_("%s: the archive %s cannot be read (%s): not used"), m->name, name,
                  bkp_strerror(x));
@@ -195,6 +197,13 @@ static const char *bucket_not_named(const ops_drill_in *in)
 static int none_there(const ops_drill_in *in, const ops_drill_sources *s)
 {
     const char *bucket = bucket_not_named(in);
+    if (s->refused && in->keyrec) {
+        bkp_error(_("no source to restore from: %s is connected, and the sheets given do not open "
+                    "it (above): sheets of another repository, of two splits, or mistyped; check "
+                    "each against the paper"),
+                  s->refused);
+        return -EKEYREJECTED;
+    }
     if (s->refused) {
         bkp_error(_("no source to restore from: %s is connected, and the key given does not open "
                     "it (above); give its passphrase (a disk holds those of its last rotation), "
@@ -282,7 +291,7 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
             s->from = OPS_FROM_OFFLINE;
             return 0;
         }
-        if (unread && s->refused)
+        if (unread && s->refused && !strcmp(unread, s->refused))
             return none_there(in, s); /* the key, not the copy */
         if (unread) {
             /* The copy the day of an attack would rely on is there and

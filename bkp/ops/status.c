@@ -43,6 +43,7 @@ typedef struct last_ctx {
     bkp_audit_entry verify;
     time_t key_drill;  /* the last successful key-recovery drill */
     time_t key_drill_old;  /* one after it with share sheets of an older split */
+    time_t key_split_new;  /* a split after it (a re-split), not rehearsed since */
     bkp_audit_entry split; /* the last key split */
     time_t key_changed; /* the last key add, passwd or remove */
     uint64_t key_seq;   /* its record's number */
@@ -157,13 +158,16 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         bkp_audit_entry_hold(&l->verify, e);
     rb_drill_figures f;
     rb_drill_figures_read(e, &f);
-    if (e->ok && !strcmp(op, "key-split"))
+    if (e->ok && !strcmp(op, "key-split")) {
         bkp_audit_entry_hold(&l->split, e);
+        if (l->key_drill)
+            l->key_split_new = e->time;
+    }
     if (!strcmp(op, "drill") && e->ok && f.key_recovery && of_old_split(&l->split, e)) {
         l->key_drill_old = e->time; /* proves the old sheets, not the new: not counted */
     } else if (!strcmp(op, "drill") && e->ok && f.key_recovery) {
         l->key_drill = e->time;
-        l->key_drill_old = 0;
+        l->key_drill_old = l->key_split_new = 0;
     }
     if (e->ok &&
         (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove"))) {
@@ -504,8 +508,11 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
             }
         /* A disk takes the key file of now at each rotation (an archive
          * and a bucket keep the old one: said at the change). */
-        m->keys_behind = pol_type_rekeyed(p->media[i].type) && w->last.rotated &&
-                         w->last.rotated[i] && w->last.rotated[i] < w->last.key_seq;
+        uint64_t rot = w->last.rotated ? w->last.rotated[i] : 0;
+        m->keys_behind =
+            pol_type_rekeyed(p->media[i].type) &&
+            (rot ? rot < w->last.key_seq                            /* the log's order */
+                 : m->written > 0 && m->written < st->key_changed); /* none since a restart */
         if (!copy_str(&m->medium, p->media[i].name))
             return false;
     }
@@ -559,6 +566,7 @@ int ops_status(const ops_status_in *in, rst_status *st, ops_status_log *found)
     }
     l->key_drill = w.last.key_drill;
     l->key_drill_old = w.last.key_drill_old;
+    l->key_split_new = w.last.key_split_new;
     l->key_changed = w.last.key_changed;
     l->created = w.last.first;
     /* In priority order: what care needs back first comes first. */
@@ -594,10 +602,12 @@ rst_key_drill ops_key_drill_status(const ops_status_log *log, const pol_policy *
     /* Never held: due once the interval has passed since the repository was
      * made, not on its first day. */
     time_t since = last > 0 ? last : log && log->rc >= 0 ? log->created : 0;
+    time_t resplit = log && log->rc >= 0 ? log->key_split_new : 0;
     return (rst_key_drill){.last = last > 0 ? last : 0,
                            .every = every,
-                           .due = since <= 0 || now - since > every,
-                           .old_split = log && log->rc >= 0 ? log->key_drill_old : 0};
+                           .due = since <= 0 || now - since > every || resplit,
+                           .old_split = log && log->rc >= 0 ? log->key_drill_old : 0,
+                           .new_split = resplit};
 }
 
 /* ---- the rest of the document ---- */

@@ -63,6 +63,7 @@ typedef struct ops_status_log {
     time_t key_drill;      /* the last successful key-recovery drill, 0: none */
     time_t key_changed;    /* the last key add, passwd or remove, 0: none */
     time_t key_drill_old;  /* a key-recovery drill after key_drill with sheets of an older split */
+    time_t key_split_new;  /* a split after key_drill, which no drill has rehearsed */
     time_t created;        /* the log's first sound record (the repository's creation), 0: none */
     rst_storage storage;   /* what the generations listed stand for (storage.h; no files yet) */
 } ops_status_log;

@@ -283,6 +283,9 @@ json_t *rst_status_json(const rst_status *s)
     if (kd && s->key_drill.old_split &&
         json_object_set_new(kd, "old_split", bkp_json_when(s->key_drill.old_split)))
         kd = (json_decref(kd), NULL);
+    if (kd && s->key_drill.new_split &&
+        json_object_set_new(kd, "new_split", bkp_json_when(s->key_drill.new_split)))
+        kd = (json_decref(kd), NULL);
     json_t *doc =
         json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s?, s:s, s:o}", "verdict",
                   pol_verdict_name(s->verdict), "datasets", sets, "key_drill", kd, "generated",
@@ -589,6 +592,7 @@ int rst_status_parse(const json_t *j, rst_status *out)
         out->key_drill.every = bkp_jin_integer(&p, kd, "every_seconds", 0, INT64_MAX, 0);
         out->key_drill.due = bkp_jin_flag(&p, kd, "due");
         out->key_drill.old_split = bkp_jin_time(&p, kd, "old_split");
+        out->key_drill.new_split = bkp_jin_time(&p, kd, "new_split");
     }
     out->generated = bkp_jin_time(&p, j, "generated");
     turns_parse(&p, j, out);

@@ -147,6 +147,10 @@ typedef struct rst_key_drill {
      * the newest ("old_split", absent when none): it proves the holders keep
      * sheets that no longer go together, and does not count. */
     time_t old_split;
+    /* The shares split again after the last key-recovery drill that counted
+     * ("new_split", absent when not): the new sheets are not rehearsed,
+     * and a drill is due. */
+    time_t new_split;
 } rst_key_drill;
 
 /* A rotation of the calendar ("rotations"): done in the last week, or due. */

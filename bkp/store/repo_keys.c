@@ -38,8 +38,8 @@ int bkp_repo_keys_master(bkp_repo *r, const uint8_t master[32], const uint8_t pk
     if (sodium_memcmp(pk, bkp_keys_sign_pk(r->keys), 32) != 0) {
         bkp_error(_("these sheets do not belong to the repository %s, or were mistyped, or come "
                     "from two different splits; check that each is of this repository (the id "
-                    "printed on it) and of the newest split (the date printed on it: the sheets "
-                    "of an older split no longer fit), and type them again; nothing was read"),
+                    "printed on it) and of the newest split (the date printed on it: sheets of "
+                    "two splits do not go together), and type them again; nothing was read"),
                   r->path);
         bkp_keys_free(r->keys);
         r->keys = NULL;

@@ -21,6 +21,7 @@ ok "$BKP" rotate cloud
 NEW=$WORK/new-passphrase
 printf 'the passphrase after the leak\n' >"$NEW"
 chmod 600 "$NEW"
+cp "$REPO/keys/key" "$WORK/key.before"
 ok "$BKP" key passwd --passphrase-file "$PASSFILE" --new-passphrase-file "$NEW"
 echo "visit 2" >>"$DATA/emr/n1.txt"
 ok "$BKP" backup emr --passphrase-file "$NEW"
@@ -39,6 +40,14 @@ same_mtree "$DATA/emr" "$WORK/old$DATA/emr" "restored from the bucket with the r
 output_has "opens only an older version of the bucket's"
 grep -q "hidden by a delete marker\|Someone holding the credentials" <<<"$OUT$ERR" &&
     flunk "a retired passphrase was taken for someone hiding the key file: $ERR"
+# The old list put back in front by someone holding the credentials: the
+# new passphrase still opens the list behind it, and the replay is said as
+# what it is, never as the new passphrase being retired.
+s3_put "hosp-bkp/repo/keys/key" "$WORK/key.before"
+check_exit 0 "$BKP" restore emr:latest "$WORK/replayed" --from cloud --passphrase-file "$NEW" || true
+same_mtree "$DATA/emr" "$WORK/replayed$DATA/emr" "restored from the bucket past a replayed key list"
+output_has "Someone holding the credentials did it"
+output_lacks "opens only an older version of the bucket's"
 mv "$WORK/repo.gone" "$REPO"
 
 finish

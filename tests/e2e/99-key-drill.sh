@@ -195,6 +195,9 @@ at 80
 ok "$BKP" key split "${P[@]}" --shares 5 --threshold 3 -o "$WORK/shares2"
 S2=$WORK/shares2/share
 SHEETS2=(--key-from "$S2-1-of-5.md" --key-from "$S2-3-of-5.md" --key-from "$S2-5-of-5.md")
+"$BKP" status "${P[@]}" >"$WORK/status.resplit" 2>&1 || true
+grep -q "the share sheets were split again on" "$WORK/status.resplit" ||
+    flunk "a split after the last key drill should make one due: $(cat "$WORK/status.resplit")"
 mv "$PASSFILE" "$WORK/passphrase.away"
 ok env -u BKP_PASSPHRASE_FILE "$BKP" drill rb "${P[@]}" "${SHEETS[@]}" </dev/null
 mv "$WORK/passphrase.away" "$PASSFILE"
@@ -212,6 +215,6 @@ mv "$PASSFILE" "$WORK/passphrase.away"
 ok env -u BKP_PASSPHRASE_FILE "$BKP" drill rb "${P[@]}" "${SHEETS2[@]}" </dev/null
 mv "$WORK/passphrase.away" "$PASSFILE"
 "$BKP" status "${P[@]}" >"$WORK/status.new-split" 2>&1 || true
-grep -q "older split" "$WORK/status.new-split" &&
+grep -q "older split\|split again" "$WORK/status.new-split" &&
     flunk "a key drill with the new split's sheets should clear it: $(cat "$WORK/status.new-split")"
 finish

@@ -296,6 +296,17 @@ static void test_key_drill_old_split(void **state)
     assert_int_equal(ops_status(&x->in, &st, NULL), 0);
     assert_true(st.key_drill.last > 0);
     assert_int_equal(st.key_drill.old_split, 0);
+    assert_int_equal(st.key_drill.new_split, 0);
+    assert_false(st.key_drill.due);
+    rst_status_clear(&st);
+    /* Split again after it: the new sheets are not rehearsed, a drill is due. */
+    assert_int_equal(
+        ops_repo_record(&x->f, "key-split", NULL, false,
+                        json_pack("{s:[sss]}", "sums", "FFFFFFFF", "GGGGGGGG", "HHHHHHHH")),
+        0);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_true(st.key_drill.new_split > 0);
+    assert_true(st.key_drill.due);
     rst_status_clear(&st);
 }
 
