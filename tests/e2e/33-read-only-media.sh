@@ -323,6 +323,15 @@ ls "$WORK/reports"/drill-rb-*.json >/dev/null 2>&1 || flunk "the drill wrote no 
 grep -q "admin (attested; run as root)" "$WORK/reports"/drill-rb-*.en.md ||
     flunk "the drill report does not name who attested: $(grep '| By' "$WORK/reports"/drill-rb-*.en.md)"
 grep -q "ds:2 (usb-a)" "$WORK/reports"/drill-rb-*.en.md || flunk "the drill report does not name what it restored"
+# The archive folder there, a passphrase that does not open its archives:
+# said as the key's fault (exit 4), not as no medium being there.
+printf 'not the passphrase of this repository\n' >"$WORK/wrong.pass"
+chmod 600 "$WORK/wrong.pass"
+mkdir -p "$WORK/reports-w"
+check_exit 4 "$BKP" drill rb --policy "$POL" --medium tape --report "$WORK/reports-w" \
+    --passphrase-file "$WORK/wrong.pass" </dev/null || true
+output_has "tape is connected, and the key given does not open it"
+output_lacks "neither the repository nor any medium"
 # With no repository here and no --report, the drill does not start: its
 # report would land wherever the command was typed.
 cd "$WORK/out-kit"
