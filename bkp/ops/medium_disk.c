@@ -225,6 +225,8 @@ static int figures(ops_rotation *t, ops_rotate_figures *f)
     f->packs_present = o->copy.packs_present;
     f->records = o->copy.records;
     f->held = (long)o->held.n;
+    const disk *d = t->d;
+    f->keys_serial = d->dst ? bkp_repo_copy_keys_serial(d->dst) : 0;
     if (o->kit_written)
         snprintf(f->kit_sha256, sizeof(f->kit_sha256), "%s", o->kit.sums);
     return ops_rotate_plan_figures(&o->plan, f);

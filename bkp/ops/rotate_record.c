@@ -49,6 +49,8 @@ static json_t *figures_json(const ops_rotate_figures *f)
         bad = json_object_set_new(j, "held", json_integer(f->held));
     if (!bad && f->kit_sha256[0])
         bad = json_object_set_new(j, "kit_sha256", json_string(f->kit_sha256));
+    if (!bad && f->keys_serial)
+        bad = json_object_set_new(j, "keys_serial", json_integer((json_int_t)f->keys_serial));
     /* A bucket's lock and its generations together, or neither: a reader
      * of the log tells GOVERNANCE-locked generations by both. */
     if (!bad && f->mode)
@@ -100,6 +102,12 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
 static const json_t *rotation_figures(const bkp_audit_entry *e)
 {
     return e->op && !strcmp(e->op, "rotate") ? e->figures : NULL; /* an empty slot has none */
+}
+
+uint64_t ops_rotation_keys_serial(const bkp_audit_entry *e)
+{
+    json_t *v = json_object_get(rotation_figures(e), "keys_serial");
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v) : 0;
 }
 
 bool ops_rotation_refused(const bkp_audit_entry *e)

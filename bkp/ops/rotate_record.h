@@ -31,6 +31,7 @@ typedef struct ops_rotate_figures {
     uint64_t packs, packs_present, records;
     long held;            /* generations the medium holds after it; -1: not said */
     char kit_sha256[65];  /* the recovery kit it carries now; "": none */
+    uint64_t keys_serial; /* the list of key slots its key file holds now; 0: not said */
     const char *mode;     /* a bucket's lock, "compliance" or "governance"; NULL: no lock */
     uint64_t locks_extended;
     time_t retain_until;
@@ -57,6 +58,8 @@ int ops_rotate_record(bkp_repo *primary, const char *medium, bool failed, const 
  * record of another op, reads as unsaid. */
 /* Did it stop before it wrote anything? */
 bool ops_rotation_refused(const bkp_audit_entry *e);
+/* The serial of the list of key slots it left on its medium; 0: not said. */
+uint64_t ops_rotation_keys_serial(const bkp_audit_entry *e);
 /* The lock its generations took on a bucket ("compliance", "governance");
  * NULL: none said. */
 const char *ops_rotation_lock(const bkp_audit_entry *e);

@@ -18,6 +18,7 @@
 #include "bkp/media/registry.h"
 #include "bkp/ops/backup_record.h"
 #include "bkp/ops/medium_check.h"
+#include "bkp/ops/rotate_record.h"
 #include "bkp/report/status_page.h"
 #include "bkp/store/generation.h"
 #include "restore/drill_report.h"
@@ -47,7 +48,12 @@ typedef struct last_ctx {
     bkp_audit_entry split; /* the last key split */
     time_t key_changed; /* the last key add, passwd or remove */
     uint64_t key_seq;   /* its record's number */
-    uint64_t *rotated;  /* per medium of the policy: its last rotation's record, 0: none */
+    uint64_t key_serial; /* the list it wrote ("serial"); 0: not said */
+    /* Per medium of the policy: its last rotation's record (0: none) and
+     * the list of key slots it left there (0: not said). */
+    struct rotated {
+        uint64_t seq, serial;
+    } * rotated;
     time_t first;      /* the log's first record: the repository's creation */
     bkp_audit_fn also; /* ops_status_in's */
     void *also_ctx;
@@ -171,14 +177,16 @@ static int scan(const bkp_audit_entry *e, void *ctx)
     }
     if (e->ok &&
         (!strcmp(op, "key-add") || !strcmp(op, "key-passwd") || !strcmp(op, "key-remove"))) {
+        json_t *serial = json_object_get(e->figures, "serial");
         l->key_changed = e->time;
         l->key_seq = e->seq;
+        l->key_serial = json_is_integer(serial) && json_integer_value(serial) > 0
+                            ? (uint64_t)json_integer_value(serial)
+                            : 0;
     }
-    /* A rotation that wrote gave the medium the key file of its time
-     * (copies open writable first): by the log's order, not the clock's. */
     for (size_t i = 0; e->ok && e->medium && !strcmp(op, "rotate") && i < l->p->nmedia; i++)
         if (!strcmp(e->medium, l->p->media[i].name))
-            l->rotated[i] = e->seq;
+            l->rotated[i] = (struct rotated){e->seq, ops_rotation_keys_serial(e)};
     for (size_t i = 0; !ds && !strcmp(op, "drill") && i < l->p->ndatasets; i++)
         /* A drill filed under no data set (its runbook could not be read,
          * and only `drills:` names it) may be any data set's: each shows
@@ -506,13 +514,17 @@ static bool media_sizes(const pol_policy *p, const bkp_repo *r, const ds_view *w
                      (a->why_ja[0] && !copy_str(&m->why_ja, a->why_ja))))
                     return false;
             }
-        /* A disk takes the key file of now at each rotation (an archive
-         * and a bucket keep the old one: said at the change). */
-        uint64_t rot = w->last.rotated ? w->last.rotated[i] : 0;
-        m->keys_behind =
-            pol_type_rekeyed(p->media[i].type) &&
-            (rot ? rot < w->last.key_seq                            /* the log's order */
-                 : m->written > 0 && m->written < st->key_changed); /* none since a restart */
+        /* A disk takes the key file of its rotation's open (an archive and
+         * a bucket keep the old one: said at the change). Behind: the list
+         * its last rotation left is older than the last change's; a
+         * rotation that did not say which, by the log's order; none since
+         * a restart of the log, by the clock. */
+        const struct rotated *rot = w->last.rotated ? &w->last.rotated[i] : NULL;
+        const last_ctx *l = &w->last;
+        m->keys_behind = pol_type_rekeyed(p->media[i].type) &&
+                         (rot && rot->serial && l->key_serial ? rot->serial < l->key_serial
+                          : rot && rot->seq                   ? rot->seq < l->key_seq
+                                            : m->written > 0 && m->written < st->key_changed);
         if (!copy_str(&m->medium, p->media[i].name))
             return false;
     }

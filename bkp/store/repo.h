@@ -180,6 +180,11 @@ bool bkp_repo_key_file_unchecked(const bkp_repo *r);
  * (an older list of key slots, or one unchecked): a retired passphrase may
  * still open it until a rotation brings it up to date. */
 bool bkp_repo_key_file_behind(const bkp_repo *r);
+/* A copy opened to write (a rotation): the serial of the list of key slots
+ * its key file holds, the primary's when it was opened; 0: unknown. A key
+ * change after that open leaves the copy behind, whatever the rotation's
+ * record says of its time. */
+uint64_t bkp_repo_copy_keys_serial(const bkp_repo *r);
 
 struct bkp_key_slots;
 /* The repository's key slots, as its key file holds them now (checked as

@@ -52,6 +52,7 @@ struct bkp_repo {
     uint8_t slot_sealed[BKP_KEY_SEALED_LEN]; /* and its sealed secret, as it opened */
     bool key_file_unchecked; /* a copy whose key file would not open it alone */
     bool key_file_behind;    /* a copy whose key file is not the primary's as it is now */
+    uint64_t keys_serial;    /* a copy opened to write: the list its key file holds now */
     bkp_chunker *chunker;
     unsigned flags;
     struct bkp_repo_mut *mut; /* owned; see above */

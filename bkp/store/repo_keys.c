@@ -189,6 +189,11 @@ bool bkp_repo_key_file_behind(const bkp_repo *r)
     return r->key_file_behind;
 }
 
+uint64_t bkp_repo_copy_keys_serial(const bkp_repo *r)
+{
+    return r->keys_serial;
+}
+
 int bkp_repo_key_slot_in(const bkp_repo *r, const bkp_key_slots *s)
 {
     if (r->slot < 0)
@@ -236,8 +241,10 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
                   bkp_strerror(rc));
         goto out;
     }
-    if (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len))
+    if (!mine && x.len == y.len && !memcmp(x.data, y.data, x.len)) {
+        r->keys_serial = writable ? cur->serial : 0;
         goto out; /* the same */
+    }
     r->key_file_behind = !writable;
     authentic = !mine && !bkp_repo_key_file_read(a, pk, r->uuid, old) &&
                 (old->version == 2 || bkp_key_slots_find(cur, old->slot[0].id) >= 0);
@@ -257,6 +264,8 @@ int bkp_repo_keys_copy(bkp_repo *r, const bkp_repo *like, bool writable)
                         "%s/keys/key and rotate again"),
                       r->path, bkp_strerror(rc), r->path);
         else
+            r->keys_serial = cur->serial;
+        if (!rc)
             bkp_info(_("%s: the key file was brought up to date with the repository's key slots"),
                      r->path);
     } else if (!authentic) {

@@ -221,11 +221,19 @@ static void test_drill_unstarted_of_no_dataset(void **state)
     rst_status_clear(&st);
 }
 
-/* A rotation's record for `medium` (ok or failed). */
+/* A rotation's record for `medium` (ok or failed), with the serial of the
+ * key list it left there (0: not said, as records before it). */
+static void rotated_with(fixture *x, const char *medium, bool failed, int serial)
+{
+    json_t *fig = serial ? json_pack("{s:i}", "keys_serial", serial) : NULL;
+    bkp_audit_rec rec = {.op = "rotate", .medium = medium, .failed = failed, .figures = fig};
+    assert_int_equal(bkp_audit_append(x->f.r, &rec), 0);
+    json_decref(fig);
+}
+
 static void rotated(fixture *x, const char *medium, bool failed)
 {
-    bkp_audit_rec rec = {.op = "rotate", .medium = medium, .failed = failed};
-    assert_int_equal(bkp_audit_append(x->f.r, &rec), 0);
+    rotated_with(x, medium, failed, 0);
 }
 
 /* A key change after a disk's last rotation: the disk opens with the
@@ -258,6 +266,17 @@ static void test_keys_behind(void **state)
     rst_status_clear(&back);
     rst_status_clear(&st);
     rotated(x, "usb-a", false); /* the same second as the change */
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_false(st.media[0].keys_behind);
+    rst_status_clear(&st);
+    /* A rotation that opened the disk before a change and ended after it:
+     * the list it left (2) is older than the change's (3), whatever the
+     * order of the records. */
+    rotated_with(x, "usb-a", false, 2);
+    assert_int_equal(ops_status(&x->in, &st, NULL), 0);
+    assert_true(st.media[0].keys_behind);
+    rst_status_clear(&st);
+    rotated_with(x, "usb-a", false, 3);
     assert_int_equal(ops_status(&x->in, &st, NULL), 0);
     assert_false(st.media[0].keys_behind);
     rst_status_clear(&st);
