@@ -213,12 +213,20 @@ static void test_k_of_n_sheets(void **state)
     assert_int_equal(json_integer_value(json_object_get(fig, "threshold")), 3);
     assert_int_equal(json_integer_value(json_object_get(fig, "typed")), 1);
     assert_int_equal(json_integer_value(json_array_get(json_object_get(fig, "shares"), 1)), 4);
-    assert_int_equal(json_object_size(fig), 5);
+    /* ... and each sheet's printed checksum, which tells one split from
+     * another and gives nothing of the secret away. */
+    json_t *sums = json_object_get(fig, "sums");
+    assert_int_equal(json_array_size(sums), 3);
+    char sum[BKP_SHEET_SUM_LEN];
+    bkp_sheet_sum_text(&sh[3], sum);
+    assert_string_equal(json_string_value(json_array_get(sums, 1)), sum);
+    assert_int_equal(strlen(sum), 8);
+    assert_int_equal(json_object_size(fig), 6);
     json_decref(fig);
     memset(got, 0, sizeof(got));
     /* Too few: the key is not opened, as with a wrong passphrase (exit 4). */
     assert_int_equal(ops_key_sheets_master(pick, 2, 0, got, &what), -EKEYREJECTED);
-    /* The same share twice is not two shares. */
+    /* The same share twice is not two shares: used once, and two are too few. */
     bkp_sheet twice[3] = {sh[0], sh[0], sh[2]};
     assert_int_equal(ops_key_sheets_master(twice, 3, 0, got, &what), -EKEYREJECTED);
 
