@@ -132,18 +132,22 @@ static int add_args(cli *c, const ops_keys_edit *e)
     return EXIT_OK;
 }
 
-/* The policy's media of one sort, by name, into `buf` ("" for none): with
- * `rotated`, those a rotation gives the key file of now (disks, buckets),
- * else those where the old one stays (archives, and buckets, whose earlier
- * versions stay: `kept`) — with both false, the disks alone. */
-static const char *media_of(const cli *c, bool rotated, bool kept, char *buf, size_t n)
+/* Which of the policy's media a key change reaches, and when. */
+typedef enum {
+    TAKE_NEW, /* the new list at its next rotation: disks and buckets */
+    DROP_OLD, /* the old list gone at its next rotation: disks */
+    KEEP_OLD, /* the old list kept for good: archives, and buckets' earlier versions */
+} key_reach;
+
+/* The policy's media of one `reach`, by name, into `buf` ("" for none). */
+static const char *media_of(const cli *c, key_reach reach, char *buf, size_t n)
 {
     *buf = '\0';
     for (size_t i = 0; c->policy && i < c->policy->nmedia; i++) {
         const pol_medium *m = &c->policy->media[i];
-        bool yes = rotated ? !pol_type_write_once(m->type)
-                   : kept  ? !pol_type_rekeyed(m->type)
-                           : pol_type_rekeyed(m->type);
+        bool yes = reach == TAKE_NEW   ? !pol_type_write_once(m->type)
+                   : reach == DROP_OLD ? pol_type_rekeyed(m->type)
+                                       : !pol_type_rekeyed(m->type);
         if (yes)
             bkp_strappend(buf, n, "%s%s", *buf ? ", " : "", m->name);
     }
@@ -163,14 +167,14 @@ static void say_changed(const cli *c, const char *op, const bkp_key_slot *x)
     else
         printf(_("removed key slot %s%s%s.\n"), x->id, *x->label ? ": " : "", x->label);
     if (add) {
-        media_of(c, true, false, some, sizeof(some));
+        media_of(c, TAKE_NEW, some, sizeof(some));
         printf(_("Disks and buckets (%s) get the new list at their next rotation: until then the "
                  "new passphrase does not open them. Archives already written keep the list "
                  "they were written with.\n"),
                *some ? some : none);
         return;
     }
-    media_of(c, false, false, some, sizeof(some));
+    media_of(c, DROP_OLD, some, sizeof(some));
     if (passwd)
         printf(_("Disks (%s) get the new list at their next rotation: until then a disk that is "
                  "away opens with the old passphrase, not the new one.\n"),
@@ -179,7 +183,7 @@ static void say_changed(const cli *c, const char *op, const bkp_key_slot *x)
         printf(_("Disks (%s) get the new list at their next rotation: until then a disk that is "
                  "away still opens with the removed passphrase.\n"),
                *some ? some : none);
-    media_of(c, false, true, some, sizeof(some));
+    media_of(c, KEEP_OLD, some, sizeof(some));
     printf(_("Archives and buckets (%s) keep the key file they were written with (a bucket, each "
              "earlier version of it, under its lock): the old passphrase opens them, a bucket "
              "with every generation in it, for as long as they are kept. Whoever held the key "
