@@ -900,6 +900,26 @@ json_t *bkp_audit_sheets(const bkp_sheets_used *u)
                      "threshold", u->threshold, "of", u->of, "typed", u->typed, "sums", sums);
 }
 
+bool bkp_audit_sheets_older(const bkp_audit_entry *split, const bkp_audit_entry *used)
+{
+    const json_t *made = split->json ? json_object_get(split->figures, "sums") : NULL;
+    const json_t *sheets =
+        strcmp(used->op, "key-from") ? json_object_get(used->figures, "key_sheets") : used->figures;
+    const json_t *took = json_object_get(sheets, "sums");
+    size_t i, k;
+    const json_t *u, *m;
+    if (!json_array_size(made) || !json_array_size(took))
+        return false;
+    json_array_foreach(took, i, u)
+    {
+        bool found = false;
+        json_array_foreach(made, k, m) found |= json_equal(u, m);
+        if (!found)
+            return true;
+    }
+    return false;
+}
+
 int bkp_audit_reports_set(json_t *fig, const bkp_strlist *paths, const bkp_strlist *sums)
 {
     return json_object_set_new(fig, "reports", bkp_json_strlist(paths)) ||

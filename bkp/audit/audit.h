@@ -285,6 +285,13 @@ void bkp_audit_entry_release(bkp_audit_entry *slot);
  * keeps its reports' SHA-256 at all (records of older versions do not). */
 bool bkp_audit_names_report(const bkp_audit_entry *e, const char *sha256, const char *name);
 bool bkp_audit_keeps_sums(const bkp_audit_entry *e);
+/* Whether the sheets record `used` says opened a repository (a "key-from"
+ * record, or a key-recovery drill's "key_sheets") include one that the
+ * split of record `split` ("key-split", the last before it) did not make:
+ * sheets of an older split, whose holders still keep enough of them. Each
+ * names its sheets' checksums (sheet.h); a record without them (written
+ * before, or a paper sheet) is not judged: false. */
+bool bkp_audit_sheets_older(const bkp_audit_entry *split, const bkp_audit_entry *used);
 /* The `i`-th generation ("DATASET:SEQ") a prune of the repository deleted
  * by record `e`: a "prune-generation" record's own (written before each
  * tombstone), or one of an older bkp's "prune" record's

@@ -21,6 +21,9 @@
 typedef struct kept {
     bkp_audit_entry e;
     bool before; /* before the period */
+    /* A use of the key sheets: the last split before it, when they are not
+     * all of it (rb_ev_key_op). */
+    uint64_t older_split;
 } kept;
 
 /* A data set's generations held, by sequence number (ascending), and the
@@ -53,6 +56,7 @@ typedef struct scan {
     bool restarted;
     bool past_end; /* a record after the period came: the count stops there, in the log's order */
     bool unsound;  /* the log is not whole: its records are not counted on */
+    bkp_audit_entry split; /* the last key split so far (json NULL: none) */
 } scan;
 
 static bool offline_medium(const pol_policy *p, const char *name)
@@ -170,6 +174,8 @@ static int collect(const bkp_audit_entry *e, void *ctx)
     if (!s->past_end)
         count_held(s, e);
     bool before = t < s->from;
+    if (e->ok && !strcmp(e->op, "key-split"))
+        bkp_audit_entry_hold(&s->split, e);
     /* Rotations before the period tell how old the off-line copy was at its start. */
     if (t > s->to || (before && !(!strcmp(e->op, "rotate") && offline_medium(s->p, e->medium))))
         return 0;
@@ -179,6 +185,8 @@ static int collect(const bkp_audit_entry *e, void *ctx)
     }
     kept *k = &s->records[s->nrecords++];
     *k = (kept){.before = before};
+    if (bkp_audit_sheets_older(&s->split, e))
+        k->older_split = s->split.seq;
     bkp_audit_entry_hold(&k->e, e);
     return 0;
 }
@@ -188,6 +196,7 @@ static void scan_free(scan *s)
     for (size_t i = 0; i < s->nrecords; i++)
         bkp_audit_entry_release(&s->records[i].e);
     free(s->records);
+    bkp_audit_entry_release(&s->split);
     free(s->sched_since);
     for (size_t k = 0; s->held && k < s->p->ndatasets; k++)
         free(s->held[k].seq);
@@ -505,6 +514,7 @@ static bool key_ops(const scan *s, rb_evidence *ev)
         entry_of(r, &op->e, &nomem); /* its generation and error are not shown */
         op->op = bkp_strdup_or(r->op, &nomem);
         op->key_recovery = is(r, "drill");
+        op->older_split = s->records[i].older_split;
         op->user = bkp_strdup_or(r->user, &nomem);
         op->host = bkp_strdup_or(r->host, &nomem);
         op->dataset = bkp_strdup_or(r->dataset, &nomem);

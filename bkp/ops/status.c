@@ -81,28 +81,6 @@ static bool hold_by_runbook(last_rec *r, const bkp_audit_entry *e, const char *r
     return true;
 }
 
-/* Did key-recovery drill `e` open the key with share sheets that are not
- * of the last split (`split`'s record; json NULL: none)? Each record names
- * the sheets' checksums (sheet.h); one without them (written before) is
- * taken as it was. */
-static bool of_old_split(const bkp_audit_entry *split, const bkp_audit_entry *e)
-{
-    const json_t *made = split->json ? json_object_get(split->figures, "sums") : NULL;
-    const json_t *used = json_object_get(json_object_get(e->figures, "key_sheets"), "sums");
-    size_t i, k;
-    const json_t *u, *m;
-    if (!json_array_size(made) || !json_array_size(used))
-        return false;
-    json_array_foreach(used, i, u)
-    {
-        bool found = false;
-        json_array_foreach(made, k, m) found |= json_equal(u, m);
-        if (!found)
-            return true;
-    }
-    return false;
-}
-
 /* Let go of the drill of runbook `stem` that `r` holds filed under no data
  * set, if it holds one: the runbook's next record, wherever filed, ends it. */
 static void drop_unfiled(last_rec *r, const char *stem)
@@ -169,7 +147,7 @@ static int scan(const bkp_audit_entry *e, void *ctx)
         if (l->key_drill)
             l->key_split_new = e->time;
     }
-    if (!strcmp(op, "drill") && e->ok && f.key_recovery && of_old_split(&l->split, e)) {
+    if (!strcmp(op, "drill") && e->ok && f.key_recovery && bkp_audit_sheets_older(&l->split, e)) {
         l->key_drill_old = e->time; /* proves the old sheets, not the new: not counted */
     } else if (!strcmp(op, "drill") && e->ok && f.key_recovery) {
         l->key_drill = e->time;

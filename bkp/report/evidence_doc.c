@@ -157,6 +157,8 @@ static json_t *key_op_json(const rb_ev_key_op *k)
            *fig = json_object();
     put(o, "op", json_string(k->op ? k->op : ""));
     put(o, "key_recovery", json_boolean(k->key_recovery));
+    if (k->older_split)
+        put(o, "older_split", json_integer((json_int_t)k->older_split));
     put(o, "user", text_or_null(k->user));
     put(o, "host", text_or_null(k->host));
     put(o, "dataset", text_or_null(k->dataset));
@@ -402,6 +404,7 @@ static void key_op_parse(bkp_jin *p, const json_t *j, rb_ev_key_op *k)
     entry_parse(p, j, &k->e);
     k->op = bkp_jin_str(p, j, "op");
     k->key_recovery = bkp_jin_flag(p, j, "key_recovery");
+    k->older_split = (uint64_t)bkp_jin_integer(p, j, "older_split", 0, INT64_MAX, 0);
     k->user = bkp_jin_str(p, j, "user");
     k->host = bkp_jin_str(p, j, "host");
     k->dataset = bkp_jin_str(p, j, "dataset");

@@ -131,6 +131,11 @@ typedef struct rb_ev_key_op {
     rb_ev_entry e; /* its medium */
     char *op;      /* "key-export", …, "drill" */
     bool key_recovery;
+    /* "older_split": the record of the last key split before it when the
+     * sheets it took are not all of that split's (bkp_audit_sheets_older):
+     * an older split's, so enough of those are still kept, and a drill with
+     * them did not rehearse the new ones. 0: they are, or not known. */
+    uint64_t older_split;
     char *user, *host, *dataset; /* NULL: not said */
     rb_ev_figure *figures;
     size_t nfigures;

@@ -81,6 +81,27 @@ static const char *figure_value(const char *name, const char *v)
     return strcmp(name, "kind") ? v : bkp_key_kind_words(v);
 }
 
+/* Its outcome, and what sheets of an older split than the last mean. */
+static const char *result(const rb_ev_key_op *r, char *buf, size_t n)
+{
+    bool ok = r->e.outcome && !strcmp(r->e.outcome, "ok");
+    if (!ok || !r->older_split)
+        return ok ? _("ok") : _("failed");
+    if (r->key_recovery)
+        snprintf(
+            buf, n,
+            _("ok, with sheets of a split older than #%llu: enough of the old sheets are still "
+              "kept, and the new ones were not rehearsed; not counted as a key-recovery drill"),
+            (unsigned long long)r->older_split);
+    else
+        snprintf(
+            buf, n,
+            _("ok, with sheets of a split older than #%llu: enough of the old sheets are still "
+              "kept"),
+            (unsigned long long)r->older_split);
+    return buf;
+}
+
 static void key_section(rb_doc *doc, const rb_evidence *ev)
 {
     if (!ev->has_key_ops)
@@ -97,7 +118,7 @@ static void key_section(rb_doc *doc, const rb_evidence *ev)
                                        _("Result"), _("Recorded"), NULL});
     for (size_t i = 0; i < ev->nkey_ops; i++) {
         const rb_ev_key_op *r = &ev->key_ops[i];
-        char seq[32], by[256] = "", fig[1024] = "", when[64];
+        char seq[32], by[256] = "", fig[1024] = "", when[64], res[512];
         snprintf(seq, sizeof(seq), "#%llu", (unsigned long long)r->e.seq);
         if ((r->user && *r->user) || (r->host && *r->host))
             snprintf(by, sizeof(by), "%s@%s", r->user && *r->user ? r->user : "?",
@@ -114,9 +135,7 @@ static void key_section(rb_doc *doc, const rb_evidence *ev)
                               figure_value(r->figures[k].name, r->figures[k].value));
         rb_doc_row(doc, (const char *[]){seq, bkp_local_time(when, sizeof(when), r->e.time, "-"),
                                          op_title(r->op), *by ? by : "-",
-                                         r->e.outcome && !strcmp(r->e.outcome, "ok") ? _("ok")
-                                                                                     : _("failed"),
-                                         *fig ? fig : "-", NULL});
+                                         result(r, res, sizeof(res)), *fig ? fig : "-", NULL});
     }
     rb_doc_table_end(doc);
 }

@@ -398,12 +398,30 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     }
+    char when[64];
+    if (st->key_drill.old_split) {
+        fputs("<li class=\"todo late\" data-key-drill=\"old-split\">", f);
+        say(f,
+            _("The key-recovery drill of %s opened the key with share sheets of an older split "
+              "than the newest: enough of the old sheets are still kept, so it does not count. "
+              "Ask the system officer to collect the old sheets and destroy them, then to "
+              "rehearse again with the new ones."),
+            local(when, sizeof(when), st->key_drill.old_split));
+        fputs("</li>\n", f);
+        n++;
+    }
     if (st->key_drill.due) {
         fputs("<li class=\"todo\" data-key-drill=\"due\">", f);
-        say(f,
-            _("Rehearse, with the system officer, opening an off-line copy with the key sheets "
-              "from the safe alone: none within %lld days."),
-            (long long)(st->key_drill.every / 86400));
+        if (st->key_drill.new_split)
+            say(f,
+                _("Rehearse, with the system officer, opening an off-line copy with the new key "
+                  "sheets, split again on %s: none of them has opened the key since."),
+                local(when, sizeof(when), st->key_drill.new_split));
+        else
+            say(f,
+                _("Rehearse, with the system officer, opening an off-line copy with the key sheets "
+                  "from the safe alone: none within %lld days."),
+                (long long)(st->key_drill.every / 86400));
         fputs("</li>\n", f);
         n++;
     }
@@ -548,7 +566,7 @@ static void it_section(FILE *f, const rst_status *st, bool ja)
         fputs("</li>\n", f);
         n++;
     }
-    if (st->key_drill.due) {
+    if (st->key_drill.due || st->key_drill.old_split) {
         fputs("<li class=\"cmd\" data-key-drill=\"due\">", f);
         say(f, "%s",
             _("`bkp drill RUNBOOK --medium M --key-from SHEET...` with the sheets from "

@@ -206,6 +206,18 @@ grep -q "share sheets of an older split than the newest" "$WORK/status.old-split
     flunk "a key drill with the old split's sheets should be said: $(cat "$WORK/status.old-split")"
 "$BKP" status --json "${P[@]}" 2>/dev/null | jq -e '.key_drill.old_split | type == "string"' >/dev/null ||
     flunk "status --json should carry key_drill.old_split"
+# The clerk's page and the inspector's report say the same.
+ok "$BKP" status "${P[@]}" --format html --lang ja -o "$WORK/page.html"
+grep -q 'data-key-drill="old-split"' "$WORK/page.html" ||
+    flunk "the status page should say the key drill with old sheets does not count"
+grep -q "古い分割の分割シートで鍵を開きました" "$WORK/page.html" ||
+    flunk "the status page should say so in Japanese"
+ok "$BKP" audit report "${P[@]}" --from 2026-05-01 --to 2026-05-21 --lang en
+output_has "ok, with sheets of a split older than #" "the report marks the drill with old sheets"
+output_has "not counted as a key-recovery drill"
+ok "$BKP" audit report "${P[@]}" --from 2026-05-01 --to 2026-05-21 --json
+jq -e '[.key_operations[] | select(.op == "drill")] | last | .older_split > 0' <<<"$OUT" >/dev/null ||
+    flunk "the report's --json should name the newer split: $OUT"
 ok "$BKP" audit show --json "${P[@]}"
 jq -e '[.[] | select(.op == "key-split")] | last | .figures.sums | length == 5' <<<"$OUT" >/dev/null ||
     flunk "the split's record should name its five sheets' checksums"

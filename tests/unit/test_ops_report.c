@@ -450,12 +450,85 @@ static void test_report_record(void **state)
     json_decref(rec.figures);
 }
 
+/* Sheets of an older split than the last before their use: a key-from or a
+ * key-recovery drill that took one is marked with that split's record
+ * (the rule the status keeps, bkp_audit_sheets_older), a split before the
+ * period counted; sheets of the last split are not. The report says so in
+ * words, and its codec keeps it. */
+static void test_sheets_of_older_split(void **state)
+{
+    ops_repo *f = *state;
+    time_t now = bkp_now();
+    char before[32];
+    snprintf(before, sizeof(before), "%lld", (long long)(now - 3 * OPS_DAY));
+    setenv("BKP_NOW", before, 1);
+    json_t *sums = json_pack("{s:[sss]}", "sums", "AAAAAAAA", "BBBBBBBB", "CCCCCCCC");
+    bkp_audit_rec split = {.op = "key-split", .figures = sums};
+    assert_int_equal(bkp_audit_append(f->r, &split), 0); /* #10, before the period */
+    json_decref(sums);
+    unsetenv("BKP_NOW");
+    assert_int_equal(ops_repo_record(f, "key-from", NULL, false,
+                                     json_pack("{s:s, s:[ss]}", "kind", "shares", "sums",
+                                               "AAAAAAAA", "ZZZZZZZZ")),
+                     0); /* #11: an older split's */
+    assert_int_equal(
+        ops_repo_record(f, "drill", "emr-db", false,
+                        json_pack("{s:s, s:b, s:{s:[ss]}}", "runbook", "emr-db", "key_recovery", 1,
+                                  "key_sheets", "sums", "AAAAAAAA", "CCCCCCCC")),
+        0); /* #12: the last split's */
+    assert_int_equal(ops_repo_record(f, "key-split", NULL, false,
+                                     json_pack("{s:[ss]}", "sums", "PPPPPPPP", "QQQQQQQQ")),
+                     0); /* #13 */
+    assert_int_equal(
+        ops_repo_record(f, "drill", "emr-db", false,
+                        json_pack("{s:s, s:b, s:{s:[ss]}}", "runbook", "emr-db", "key_recovery", 1,
+                                  "key_sheets", "sums", "AAAAAAAA", "CCCCCCCC")),
+        0); /* #14: #10's, older than #13 */
+    rst_status status;
+    test_bind_catalogue();
+    status_of("COMPLIANT", &status);
+    ops_report_in in = {.repo = f->r,
+                        .policy = f->p,
+                        .from = now - OPS_DAY,
+                        .to = now + 3600,
+                        .status = &status,
+                        .load_runbook = load_runbook};
+    rb_evidence ev;
+    assert_int_equal(ops_report(&in, &ev), 0);
+    uint64_t older[16] = {0};
+    for (size_t i = 0; i < ev.nkey_ops; i++)
+        if (ev.key_ops[i].e.seq < 16)
+            older[ev.key_ops[i].e.seq] = ev.key_ops[i].older_split;
+    assert_int_equal(older[11], 10);
+    assert_int_equal(older[12], 0);
+    assert_int_equal(older[13], 0);
+    assert_int_equal(older[14], 13);
+    assert_int_equal(older[8], 0); /* setup's drill names no sheets: not judged */
+    json_t *j = rb_evidence_json(&ev);
+    rb_evidence back;
+    assert_int_equal(rb_evidence_parse(j, &back), 0);
+    assert_int_equal(back.nkey_ops, ev.nkey_ops);
+    for (size_t i = 0; i < ev.nkey_ops; i++)
+        assert_int_equal(back.key_ops[i].older_split, ev.key_ops[i].older_split);
+    char *en = rb_evidence_render(&back, RB_MARKDOWN, false);
+    assert_non_null(strstr(en, "ok, with sheets of a split older than #10: enough of the old "
+                               "sheets are still kept |"));
+    assert_non_null(strstr(en, "older than #13: enough of the old sheets are still kept, and the "
+                               "new ones were not rehearsed; not counted"));
+    free(en);
+    rb_evidence_clear(&back);
+    json_decref(j);
+    rb_evidence_clear(&ev);
+    rst_status_clear(&status);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_period_gathered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_period_before_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_by_runbook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sheets_of_older_split, setup, teardown),
         cmocka_unit_test(test_missed_nights),
         cmocka_unit_test(test_backup_record),
         cmocka_unit_test(test_report_record),

@@ -431,6 +431,35 @@ static void test_suspicion_holds_the_disks(void **state)
     json_decref(j);
 }
 
+/* The key drill as the status judges it: one with an older split's sheets
+ * is said (it does not count, the old sheets are still kept), and a drill
+ * due because the sheets were split again names the new split. */
+static void test_key_drill_split(void **state)
+{
+    (void)state;
+    json_t *j = fixture(), *kd = json_object_get(j, "key_drill");
+    json_object_set_new(kd, "old_split", json_string("2026-11-20T10:00:00Z"));
+    json_object_set_new(kd, "new_split", json_string("2026-11-18T10:00:00Z"));
+    char *t = render(j, false);
+    assert_non_null(strstr(t, "data-key-drill=\"old-split\""));
+    assert_non_null(strstr(t, "with share sheets of an older split than the newest"));
+    assert_non_null(strstr(t, "opening an off-line copy with the new key sheets, split again on"));
+    assert_int_equal(count_of(t, "<li class=\"cmd\" data-key-drill"), 1);
+    free(t);
+    t = render(j, true);
+    assert_null(strstr(t, "older split"));
+    assert_null(strstr(t, "split again"));
+    free(t);
+    /* Not due, but the old split's drill still said, and its command. */
+    json_object_set_new(kd, "due", json_false());
+    t = render(j, false);
+    assert_non_null(strstr(t, "data-key-drill=\"old-split\""));
+    assert_null(strstr(t, "split again on"));
+    assert_int_equal(count_of(t, "<li class=\"cmd\" data-key-drill"), 1);
+    free(t);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +474,7 @@ int main(void)
         cmocka_unit_test(test_failed_drill_not_timed),
         cmocka_unit_test(test_connected_for_its_copy),
         cmocka_unit_test(test_suspicion_holds_the_disks),
+        cmocka_unit_test(test_key_drill_split),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
