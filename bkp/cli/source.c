@@ -142,6 +142,29 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
  * point (malloc'd; NULL without memory); an object medium's copy, what
  * `what` needs of it (NULL: all), fetched into `*staging` and opened
  * (`*done`). An exit code. */
+/* The server's repository, read-only, for what its registry pins of a
+ * bucket (*out NULL: not opened, said only when it is not a matter of the
+ * passphrase). A passphrase is tried once and a refusal is no fault: one
+ * the server has retired may still open the bucket, and the bucket's open
+ * asks for it again when typed. */
+static void primary_for_pins(cli *c, bkp_repo **out)
+{
+    char *pass = NULL;
+    size_t plen = 0;
+    bool typed = false;
+    *out = NULL;
+    if (c->nkey_from) {
+        (void)cli_open_repo(c, BKP_REPO_READONLY, out); /* says why not */
+        return;
+    }
+    if (cli_repo_check(c->repo) || cli_passphrase(c, &pass, &plen, &typed))
+        return;
+    if (!typed || plen)
+        (void)cli_exit_open(
+            bkp_repo_open(c->repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_ASKING, out), c->repo);
+    bkp_passphrase_free(pass, plen);
+}
+
 static int from_medium(cli *c, const char *from, const cli_fetch_what *what, bkp_repo **out,
                        char **staging, char **path, bool *done)
 {
@@ -162,7 +185,7 @@ static int from_medium(cli *c, const char *from, const cli_fetch_what *what, bkp
      * registry of a primary that is gone is no fault: the policy will do. */
     const pol_medium *pm = c->policy ? pol_medium_find(c->policy, from) : NULL;
     if (!(pm && pol_type_at_path(pm->type)) && cli_repo_path(c) && stat(c->repo, &st) == 0)
-        (void)cli_open_repo(c, BKP_REPO_READONLY, &primary);
+        primary_for_pins(c, &primary);
     const bkp_repo *keep = c->ro;
     c->ro = primary;
     int ex = cli_medium_find(c, from, &m);

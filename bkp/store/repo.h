@@ -73,9 +73,11 @@ enum {
      * a medium's folder with a passphrase or sheets): nothing under its
      * cache/ is opened, read, written or removed (FORMAT §5a). */
     BKP_REPO_MEDIUM = 8,
-    /* Given to bkp_repo_open_copy by a caller that asks whether `path` is a
-     * copy of `like`: another repository's -EXDEV is its answer, not logged
-     * (the same UUID under another key is, as always). */
+    /* Given by a caller that asks: to bkp_repo_open_copy, whether `path` is
+     * a copy of `like` (another repository's -EXDEV is its answer, not
+     * logged; the same UUID under another key is, as always); to
+     * bkp_repo_open, whether the passphrase opens it (-EKEYREJECTED, not
+     * logged). */
     BKP_REPO_ASKING = 16,
     /* Set by bkp_repo_open_primary_of: the primary, opened with the keys of
      * a copy of it. */

@@ -85,7 +85,9 @@ int bkp_repo_keys_load(bkp_repo *r, const char *pass, size_t passlen, const uint
         goto out;
     }
     rc = bkp_key_slots_open(slots, pass, passlen, &r->keys, &which);
-    if (rc == -EKEYREJECTED) {
+    if (rc == -EKEYREJECTED && (r->flags & BKP_REPO_ASKING)) {
+        goto out; /* the caller's question, answered */
+    } else if (rc == -EKEYREJECTED) {
         /* A key file of format 2 had its signature checked above, so its
          * slots are as written: what did not match is the passphrase. (One of
          * format 1 has none; its damage reads the same, and the key sheet

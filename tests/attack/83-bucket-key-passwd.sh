@@ -49,5 +49,12 @@ same_mtree "$DATA/emr" "$WORK/replayed$DATA/emr" "restored from the bucket past 
 output_has "Someone holding the credentials did it"
 output_lacks "opens only an older version of the bucket's"
 mv "$WORK/repo.gone" "$REPO"
+# With the server's repository here, which the retired passphrase no longer
+# opens: the bucket is read all the same, with no "wrong passphrase" for a
+# repository that was only asked for what its registry pins.
+s3_put "hosp-bkp/repo/keys/key" "$REPO/keys/key"
+check_exit 0 "$BKP" restore emr:latest "$WORK/old2" --from cloud --passphrase-file "$PASSFILE" || true
+same_mtree "$DATA/emr" "$WORK/old2$DATA/emr" "restored from the bucket, the server's repository here"
+output_lacks "wrong passphrase"
 
 finish
