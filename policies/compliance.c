@@ -856,6 +856,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
                _("its runbook %s cannot be used: the written recovery procedure is part of "
                  "item 3-②, and its drill would fail"),
                s->runbook_unusable);
+    bool drill_said =
+        s->drill_failed && !(s->runbook_unusable && !strcmp(s->drill_failed, s->runbook_unusable));
+    if (drill_said)
+        reason(out,
+               _("the last drill of runbook %s failed (audit record #%llu): the recovery "
+                 "procedure is not confirmed"),
+               s->drill_failed, (unsigned long long)s->drill_failed_seq);
     bool risky = rk.suspicious || rk.backup || rk.missed || rk.stale_offline || rk.overdue ||
                  rk.few_generations || s->pins_unchecked || s->runbook_unusable;
     out->verdict = s->nbehind || nogen || worst >= 0 ? POL_NON_COMPLIANT
@@ -951,6 +958,13 @@ void pol_compliance(const pol_policy *p, const pol_ds_state *s, const pol_medium
             _("mend the runbook %s (`bkp runbook show %s` says what), then rehearse it: `bkp "
               "drill %s`"),
             s->runbook_unusable, s->runbook_unusable, s->runbook_unusable);
+        act(out, next);
+    }
+    if (drill_said) {
+        fmt(next, n,
+            _("read why the drill of %s failed (`bkp audit show %llu`), mend it, then rehearse it "
+              "again: `bkp drill %s`"),
+            s->drill_failed, (unsigned long long)s->drill_failed_seq, s->drill_failed);
         act(out, next);
     }
     /* Nothing else to fix: the medium whose turn it is. */

@@ -125,6 +125,14 @@ typedef struct pol_ds_state {
      * the written recovery procedure is part of item 3-②, and its drill
      * would fail. */
     const char *runbook_unusable;
+    /* The runbook whose last drill for it failed (the status's drill
+     * shown), and that record's number, or NULL: the procedure is not
+     * confirmed until it is mended and rehearsed again. Said with its step,
+     * not in the verdict, which judges the backups, the copies and the
+     * written procedure (the drills are judged apart, as the status and the
+     * evidence report show them). */
+    const char *drill_failed;
+    uint64_t drill_failed_seq;
 } pol_ds_state;
 
 #define POL_REASONS 8

@@ -254,14 +254,37 @@ size_t rb_not_rehearsed(const rb_report *r)
     return n;
 }
 
+/* Was data set `ds` restored by the run? */
+static bool restored(const rb_report *r, const char *ds)
+{
+    for (size_t i = 0; i < r->nrestored; i++)
+        if (!strcmp(r->restored[i].dataset, ds))
+            return true;
+    return false;
+}
+
+/* The `k`-th data set of the runbook that a failed run did not reach
+ * (NULL: none); a run that succeeded reached what it was to. */
+static const char *unreached(const rb_report *r, size_t k)
+{
+    for (size_t i = 0; !r->ok && i < r->ndatasets; i++)
+        if (!restored(r, r->datasets[i]) && k-- == 0)
+            return r->datasets[i];
+    return NULL;
+}
+
 size_t rb_record_count(const rb_report *r)
 {
-    return r->nrestored ? r->nrestored : 1;
+    size_t n = r->nrestored;
+    while (unreached(r, n - r->nrestored))
+        n++;
+    return n ? n : 1;
 }
 
 void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
 {
-    const rb_restored *done = k < r->nrestored ? &r->restored[k] : NULL; /* NULL: none reached */
+    const rb_restored *done = k < r->nrestored ? &r->restored[k] : NULL; /* NULL: not reached */
+    const char *missed = done ? NULL : unreached(r, k - r->nrestored);
     json_t *fig =
         json_pack("{s:s, s:b, s:f, s:I, s:b, s:I, s:I, s:I, s:I, s:s?, s:b}", "runbook", r->runbook,
                   "drill", r->drill, "seconds", r->seconds, "rto_target_seconds",
@@ -280,6 +303,7 @@ void rb_record(const rb_report *r, size_t k, bkp_audit_rec *rec)
     bool failed_step = !r->ok && r->failed_step > 0 && r->failed_step <= r->nsteps;
     *rec = (bkp_audit_rec){.op = r->drill ? "drill" : "restore",
                            .dataset = done           ? done->dataset
+                                      : missed       ? missed
                                       : r->ndatasets ? r->datasets[0]
                                                      : NULL,
                            .generation = done ? done->generation : NULL,

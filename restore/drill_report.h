@@ -111,8 +111,10 @@ int rb_report_write(rb_report *r, const char *dir, const char *stem);
 /* How many confirm steps no person rehearsed (an unattended drill). */
 size_t rb_not_rehearsed(const rb_report *r);
 
-/* How many audit records the run gets: one per data set restored, or one
- * for the runbook's first data set when none was reached. */
+/* How many audit records the run gets: one per data set restored, and,
+ * when it failed, one per data set of the runbook it did not reach (so
+ * that each data set's status and evidence show the failure); one for the
+ * runbook's first data set when there is none of those. */
 size_t rb_record_count(const rb_report *r);
 
 /* What the audit log keeps of a drill or restore by runbook (the `k`-th of

@@ -412,6 +412,13 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
                                                                    : 0;
     if (d->runbook && in->runbook_usable && !in->runbook_usable(in->ctx, d->runbook))
         s.runbook_unusable = d->runbook;
+    const bkp_audit_entry *shown = drill_shown(last, p, d);
+    rb_drill_figures df;
+    rb_drill_figures_read(shown, &df);
+    if (shown->json && !shown->ok && df.runbook) {
+        s.drill_failed = df.runbook;
+        s.drill_failed_seq = shown->seq;
+    }
     if (!media_copies(in, d, w, now, copies, &s, r))
         goto fail;
     /* In English for programs (--json, alerts, the audit log); for a person
@@ -437,7 +444,6 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     r->offline_age = out.offline_age;
     r->offline_max_age = p->rule.offline_max_age;
     r->last_backup = s.last_backup;
-    const bkp_audit_entry *shown = drill_shown(last, p, d);
     if (backup_event(&last->backup, &r->last_backup_run) &&
         event_of(&w->last.verify, &r->last_verify) && drill_of(shown, &r->last_drill) &&
         /* Neither an unattended drill since, nor another runbook's failure

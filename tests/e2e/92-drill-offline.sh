@@ -21,7 +21,8 @@
 #     (said once, not again at every run), the status says FAILED, and the
 #     drill's alert is not cleared by the runs after it.
 #  8. Under cron a drill's commands are quiet when they pass; one that fails
-#     is said with the last lines it wrote.
+#     is said with the last lines it wrote, and the status (terminal and
+#     page) gives it as a step to take.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
@@ -188,6 +189,12 @@ output_has "what its command wrote last: perl: warning: Setting locale failed" \
     "a drill step that failed under cron should be said with its last lines"
 "$BKP" audit show --json | jq -e 'last(.[] | select(.op == "drill")) | tostring | contains("Setting locale") | not' >/dev/null ||
     flunk "a command's output must never reach the audit log"
+# The failed drill is a step to take, for the officer and on the clerk's page.
+run_any env LANG=C "$BKP" status
+output_has "the last drill of runbook emr failed (audit record #" "status should give the failed drill's reason"
+output_has "read why the drill of emr failed (\`bkp audit show" "status should give the failed drill as a step"
+grep -q 'read why the drill of emr failed' "$WORK/status.html" ||
+    flunk "the status page should give the failed drill as something to do today"
 cp "$WORK/emr.yaml.good" "$RB"
 
 # 9. The disk connected, a passphrase that does not open it: said as the

@@ -329,6 +329,56 @@ static void test_record_failed(void **state)
     rb_report_clear(&report);
 }
 
+/* A runbook of two data sets that failed after restoring the first: each
+ * gets a failed record, the one not reached without a generation, so that
+ * neither data set's status nor evidence shows the drill as passed. One
+ * that succeeded records what it restored only. */
+static void test_record_failed_each_dataset(void **state)
+{
+    fixture *f = *state;
+    char path[1024];
+    rb_runbook *rb;
+    snprintf(path, sizeof(path), "%s/policies/runbooks/clinic.yaml", BKP_SOURCE_DIR);
+    assert_int_equal(rb_load(path, &rb), 0);
+    assert_int_equal(rb->ndatasets, 2);
+    rb_step_result *steps = calloc(rb->nsteps, sizeof(*steps));
+    assert_non_null(steps);
+    rb_restored karte = {.dataset = "karte", .generation = "karte:3", .source = "usb-a"};
+    rb_result res = {.steps = steps,
+                     .ok = false,
+                     .failed_step = rb->nsteps,
+                     .restored = &karte,
+                     .nrestored = 1,
+                     .seconds = 12.0};
+    steps[rb->nsteps - 1].status = RB_FAILED;
+    snprintf(steps[rb->nsteps - 1].detail, sizeof(steps[0].detail), "no generation of scans");
+    rb_report report;
+    bkp_audit_rec rec;
+    assert_int_equal(rb_report_make(rb, &f->env, &res, 1764000000, "yamada", &report), 0);
+    assert_int_equal(rb_record_count(&report), 2);
+    rb_record(&report, 0, &rec);
+    assert_string_equal(rec.dataset, "karte");
+    assert_string_equal(rec.generation, "karte:3");
+    assert_true(rec.failed);
+    json_decref(rec.figures);
+    rb_record(&report, 1, &rec);
+    assert_string_equal(rec.dataset, "scans");
+    assert_null(rec.generation);
+    assert_true(rec.failed);
+    assert_string_equal(rec.error, "no generation of scans");
+    json_decref(rec.figures);
+    rb_report_clear(&report);
+    /* Succeeded, having restored karte alone: karte's record only. */
+    res.ok = true;
+    res.failed_step = 0;
+    steps[rb->nsteps - 1].status = RB_DONE;
+    assert_int_equal(rb_report_make(rb, &f->env, &res, 1764000000, "yamada", &report), 0);
+    assert_int_equal(rb_record_count(&report), 1);
+    rb_report_clear(&report);
+    free(steps);
+    rb_free(rb);
+}
+
 static void test_sandbox(void **state)
 {
     fixture *f = *state;
@@ -430,6 +480,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attended_by_what_happened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_failed_each_dataset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sandbox, setup, teardown),
         cmocka_unit_test(test_attest),
     };
