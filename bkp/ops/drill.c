@@ -260,6 +260,54 @@ static void open_media(const ops_drill_in *in, size_t from, size_t to, bool offl
         }
 }
 
+/* Does any source of `s` hold a generation of data set `ds`? */
+static bool held_by_any(const ops_drill_sources *s, const char *ds)
+{
+    bool held = false;
+    for (size_t i = 0; !held && i < s->n; i++) {
+        bkp_gen **g = NULL;
+        size_t n = 0;
+        held = !bkp_gen_list(s->v[i].repo, ds, &g, &n) && n > 0;
+        bkp_gen_list_free(g, n);
+    }
+    return held;
+}
+
+/* The off-line media connected (`s`) hold every data set of the runbook,
+ * or it is said which does not and what holds it: 0, or -ENOENT. A drill
+ * that read on and failed at its select step would blame every source. */
+static int offline_cover(const ops_drill_in *in, const ops_drill_sources *s)
+{
+    for (size_t d = 0; in->rb && d < in->rb->ndatasets; d++) {
+        const char *ds = in->rb->datasets[d];
+        const pol_dataset *pd = pol_dataset_find(in->policy, ds);
+        char read[256] = "", holds[256] = "";
+        if (held_by_any(s, ds))
+            continue;
+        for (size_t i = 0; i < s->n; i++)
+            bkp_strappend(read, sizeof(read), "%s%s", i ? ", " : "", s->v[i].name);
+        for (size_t k = 0; pd && k < in->policy->nmedia; k++) {
+            const pol_medium *m = &in->policy->media[k];
+            bool opened = false;
+            for (size_t i = 0; i < s->n; i++)
+                opened |= !strcmp(s->v[i].name, m->name);
+            if (m->offline && !opened && pol_dataset_copies_to(pd, m->name))
+                bkp_strappend(holds, sizeof(holds), "%s%s", *holds ? ", " : "", m->name);
+        }
+        if (*holds)
+            bkp_error(_("%s is on none of the off-line media connected (%s): connect one the "
+                        "policy copies it to (%s), or name a source with --medium M"),
+                      ds, read, holds);
+        else
+            bkp_error(_("%s is on none of the off-line media connected (%s), and the policy "
+                        "copies it to no other: rotate it to one (`bkp rotate M`), or name a "
+                        "source with --medium M"),
+                      ds, read);
+        return -ENOENT;
+    }
+    return 0;
+}
+
 /* Every source that is there, in the order the engine tries them; for a
  * key-recovery drill the off-line media alone, the first opened with the
  * sheets and the others as its copies: nothing is opened with the
@@ -289,7 +337,7 @@ int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s)
         open_media(in, 1, 3, true, &like, s, &unread);
         if (s->n) {
             s->from = OPS_FROM_OFFLINE;
-            return 0;
+            return offline_cover(in, s);
         }
         if (unread && s->refused && !strcmp(unread, s->refused))
             return none_there(in, s); /* the key, not the copy */

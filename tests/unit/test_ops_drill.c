@@ -132,6 +132,25 @@ static void test_order_and_copies(void **state)
     ops_drill_sources_free(&s);
 }
 
+/* An attended drill reads the off-line media connected alone; when they
+ * hold no generation of a data set of its runbook, it does not start, and
+ * says which (not, at its select step, that no source holds it). */
+static void test_offline_not_holding(void **state)
+{
+    fixture *x = *state;
+    ops_drill_sources s = {0};
+    connect(x, "usb-a", "removable", "offsite"); /* a copy with no generation */
+    ops_drill_in in = drill_of(x, NULL, false);
+    in.offline_first = true;
+    assert_int_equal(ops_drill_sources_find(&in, &s), -ENOENT);
+    ops_drill_sources_free(&s);
+    /* Named, it is read as asked. */
+    in = drill_of(x, "usb-a", false);
+    assert_int_equal(ops_drill_sources_find(&in, &s), 0);
+    assert_int_equal(s.n, 1);
+    ops_drill_sources_free(&s);
+}
+
 static void test_missing_refused(void **state)
 {
     fixture *x = *state;
@@ -217,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_disk_found, setup, teardown),
         cmocka_unit_test_setup_teardown(test_order_and_copies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_offline_not_holding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_precheck, setup, teardown),
         cmocka_unit_test_setup_teardown(test_environment_kept, setup, teardown),
