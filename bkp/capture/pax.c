@@ -46,6 +46,8 @@ typedef struct sender {
     void *ctx;
     int put_rc; /* why the last write failed */
     bkp_pax_sent *sent;
+    const bkp_pax_send_opts *o;
+    int left_rc; /* the first failure of o->left */
     bool proc_fd;
     bkp_acl_memo acl_memo; /* whether the file system lists ACLs (walk.h) */
     uint8_t *buf;
@@ -144,11 +146,22 @@ static la_ssize_t on_write(struct archive *a, void *arg, const void *buf, size_t
     return (la_ssize_t)len;
 }
 
+/* Path `path` counted as not read whole, for `why`: said, and told. */
+static void left_out(sender *s, const char *path, const char *why)
+{
+    s->sent->unreadable++;
+    int rc = s->o->left ? s->o->left(s->o->left_ctx, path, why) : 0;
+    if (rc < 0 && !s->left_rc)
+        s->left_rc = rc;
+}
+
 static void unreadable(sender *s, const char *path, int err, const char *why)
 {
-    bkp_warn("%s: %s%s%s; it is left out", path, why ? why : bkp_strerror_en(err),
-             why && err ? ": " : "", why && err ? bkp_strerror_en(err) : "");
-    s->sent->unreadable++;
+    char text[400];
+    snprintf(text, sizeof(text), "%s%s%s", why ? why : bkp_strerror_en(err), why && err ? ": " : "",
+             why && err ? bkp_strerror_en(err) : "");
+    bkp_warn("%s: %s; it is left out", path, text);
+    left_out(s, path, text);
 }
 
 /* A regular file's `size` bytes from `fd` into the archive. A file that
@@ -167,11 +180,13 @@ static int send_content(sender *s, const bkp_walk_entry *we, int fd, uint64_t si
             continue;
         if (n <= 0) {
             if (!err) {
+                char text[400];
                 err = n < 0 ? -errno : -ENODATA;
-                bkp_warn("%s: %s at byte %llu; the rest is sent as zeros", we->path,
+                snprintf(text, sizeof(text), "%s at byte %llu; the rest is stored as zeros",
                          n < 0 ? bkp_strerror_en(err) : "it shrank while it was read",
                          (unsigned long long)off);
-                s->sent->unreadable++; /* not read whole: the backup server says so */
+                bkp_warn("%s: %s", we->path, text);
+                left_out(s, we->path, text); /* not read whole: the backup server says so */
             }
             memset(s->buf, 0, want);
             n = (ssize_t)want;
@@ -330,7 +345,7 @@ static int send_root(sender *s, size_t i, const bkp_pax_send_opts *o)
 
 int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, bkp_pax_sent *sent)
 {
-    sender s = {.put = put, .ctx = ctx, .sent = sent, .st = {.fd = o->stamps}};
+    sender s = {.put = put, .ctx = ctx, .sent = sent, .o = o, .st = {.fd = o->stamps}};
     int rc = -ENOMEM;
     memset(sent, 0, sizeof(*sent));
     struct timespec t0;
@@ -363,6 +378,7 @@ int bkp_pax_send(const bkp_pax_send_opts *o, bkp_pax_put put, void *ctx, bkp_pax
         rc = send_root(&s, i, o);
     if (!rc && archive_write_close(s.w) != ARCHIVE_OK)
         rc = s.put_rc ? s.put_rc : -EIO;
+    rc = rc ? rc : s.left_rc;
 out:
     if (s.w)
         archive_write_free(s.w);

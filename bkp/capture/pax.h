@@ -69,6 +69,11 @@ typedef struct bkp_pax_send_opts {
     char *const *exclude; /* shell patterns, as walk.h takes them */
     size_t nexclude;
     int stamps; /* what the backup server holds (wire.h, bkp_wire_stamp), or -1 */
+    /* Told each path left out or not read whole (counted in `unreadable`)
+     * with why, in English, as it is said on standard error; may be NULL.
+     * A negative return ends the walk with it. */
+    int (*left)(void *ctx, const char *path, const char *why);
+    void *left_ctx;
 } bkp_pax_send_opts;
 
 /* What a walk sent. */

@@ -149,7 +149,8 @@ typedef struct stream_proc {
     bkp_hook_proc *local;
     bkp_remote *remote;
     bool tree;
-    uint64_t unreadable; /* what the agent's walk could not read */
+    bkp_wire_end walk;     /* the agent's walk's end: what it could not read */
+    uint64_t walk_unnamed; /* of those, how many it did not name */
     char **roots;        /* the paths asked for (bkp_capture_roots) */
     size_t nroots;
 } stream_proc;
@@ -177,8 +178,8 @@ static int tree_start(cli *c, const pol_dataset *d, const bkp_capture_opts *o,
     bkp_info(_("%s: the paths on %s"), d->name, d->host);
     /* A whole day at most: a source whose disk hangs must not hold the
      * run, its lock and the data sets after it, forever. */
-    int rc = bkp_remote_start_tree(&rh, &t, 24 * 3600, &rm->fd, &rm->stamps_fd, &sp->unreadable,
-                                   &sp->remote);
+    int rc =
+        bkp_remote_start_tree(&rh, &t, 24 * 3600, &rm->fd, &rm->stamps_fd, &sp->walk, &sp->remote);
     if (!rc)
         rm->cancel_fd = bkp_remote_cancel_fd(sp->remote);
     return rc;
@@ -253,6 +254,45 @@ static int stream_end(const pol_dataset *d, stream_proc *sp, int rc, const bkp_c
     return stream_failed(d, b, src, en, n);
 }
 
+/* What the agent's walk of `d` could not read (`walk`), into the capture
+ * `cap`: each path it named, as a local backup's (said, and kept in the
+ * generation and its record), and the count of the rest (an earlier agent
+ * names none: its last output is said). 0 or -ENOMEM. */
+static int walk_left(const pol_dataset *d, const bkp_wire_end *walk, cli_backup *b,
+                     bkp_capture *cap)
+{
+    char where[4200];
+    uint64_t unnamed = walk->unreadable > walk->nleft ? walk->unreadable - walk->nleft : 0;
+    for (size_t i = 0; i < walk->nleft; i++) {
+        snprintf(where, sizeof(where), "%s:%s", d->host, walk->left[i].path);
+        char *safe = bkp_text_safe(where, BKP_TEXT_FIELD);
+        bkp_warn(_("%s: %s (as its agent read it); it is left out"), safe ? safe : where,
+                 walk->left[i].error);
+        free(safe);
+        if (bkp_capture_add_error(cap, where, walk->left[i].error))
+            return -ENOMEM;
+    }
+    if (!unnamed) {
+        bkp_warn(_("%s: %llu path(s) on %s could not be read whole by the agent (left out, or "
+                   "their unread bytes stored as zeros); each is named above and in the "
+                   "generation, and the files cache is left as it was, so they are asked for "
+                   "again"),
+                 d->name, (unsigned long long)walk->unreadable, d->host);
+        return 0;
+    }
+    char msg[800];
+    snprintf(msg, sizeof(msg),
+             "%llu more path(s) could not be read whole there (left out, or their unread bytes "
+             "stored as zeros), named only in the agent's messages there; its last output: %s",
+             (unsigned long long)unnamed, b->stream.tail);
+    snprintf(where, sizeof(where), "%s:", d->host);
+    bkp_warn(_("%s: %llu path(s) on %s could not be read whole by the agent (left out, or their "
+               "unread bytes stored as zeros; the agent's messages there name them; the files "
+               "cache is left as it was, so they are asked for again); its last output: %s"),
+             d->name, (unsigned long long)unnamed, d->host, b->stream.tail);
+    return bkp_capture_add_error(cap, where, msg) ? -ENOMEM : 0;
+}
+
 int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_backup *b)
 {
     bkp_capture cap;
@@ -302,25 +342,14 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
             bkp_capture_clear(&cap);
             return audit_backup(c, d, o->dataset, b, why, EXIT_FAILED);
         }
-        if (!rc && proc.unreadable) {
-            /* Named on the source (the agent's last lines): counted here. */
-            char msg[600], where[300];
-            snprintf(msg, sizeof(msg),
-                     "%llu path(s) could not be read whole there (left out, or their unread "
-                     "bytes stored as zeros); the agent's last output: %s",
-                     (unsigned long long)proc.unreadable, b->stream.tail);
-            snprintf(where, sizeof(where), "%s:", d->host);
-            bkp_warn(_("%s: %llu path(s) on %s could not be read whole by the agent (left out, or "
-                       "their unread bytes stored as zeros; the agent's messages there name "
-                       "them; the files cache is left as it was, so they are asked for again); its "
-                       "last output: %s"),
-                     d->name, (unsigned long long)proc.unreadable, d->host, b->stream.tail);
-            if (bkp_capture_add_error(&cap, where, msg))
-                rc = -ENOMEM;
-        }
+        if (!rc && proc.walk.unreadable)
+            rc = walk_left(d, &proc.walk, b, &cap);
+        proc.walk_unnamed =
+            proc.walk.unreadable > proc.walk.nleft ? proc.walk.unreadable - proc.walk.nleft : 0;
         /* Every file read whole: the new files cache may say so. */
-        if (!rc && !proc.unreadable)
+        if (!rc && !proc.walk.unreadable)
             bkp_capture_publish_cache(&cap);
+        bkp_wire_end_clear(&proc.walk);
     }
     if (rc) {
         /* What a source sent that was not taken is said by the capture, with the rule it broke. */
@@ -338,7 +367,9 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
     clock_gettime(CLOCK_MONOTONIC, &t1);
     b->seconds = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     b->stats = cap.stats;
-    b->nerrors = cap.nerrors;
+    /* The agent's paths not named are one entry of the generation, each counted. */
+    uint64_t unnamed = proc.walk_unnamed;
+    b->nerrors = cap.nerrors + (unnamed > 1 ? (size_t)unnamed - 1 : 0);
     bkp_capture_clear(&cap);
     if (rc) {
         b->err = rc;

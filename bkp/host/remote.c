@@ -129,7 +129,7 @@ struct bkp_remote {
     char why[400];
     bool japanese;   /* the reader's language, decided before the pump runs */
     char pinned[64]; /* the pinned key's fingerprint */
-    uint64_t *unreadable; /* a walk's: where its end's count goes, or NULL */
+    bkp_wire_end *walk;   /* a walk's: where its end goes (the paths left out), or NULL */
     int agent_in;         /* what ssh reads for the agent's standard input, or -1 */
 };
 
@@ -141,6 +141,7 @@ static void conn_free(bkp_remote *r)
         if (*fds[i] >= 0)
             close(*fds[i]);
     bkp_wire_hello_clear(&r->said);
+    bkp_wire_end_clear(&r->end);
     free(r);
 }
 
@@ -457,16 +458,16 @@ int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t time
 }
 
 int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
-                          int *data, int *to_agent, uint64_t *unreadable, bkp_remote **out)
+                          int *data, int *to_agent, bkp_wire_end *walk, bkp_remote **out)
 {
     char *request = bkp_wire_tree_request(t);
     if (!request)
         return -EINVAL;
     int rc = begin(h, request, timeout, h->idle_timeout, data, t->stamps ? to_agent : NULL, out);
     free(request);
-    *unreadable = 0;
+    *walk = (bkp_wire_end){0};
     if (!rc)
-        (*out)->unreadable = unreadable;
+        (*out)->walk = walk;
     return rc;
 }
 
@@ -551,8 +552,11 @@ static int judge(bkp_remote *r, int src, bkp_hook_result *res)
     res->timed_out = r->end.timed_out; /* the agent's own limit */
     res->left_running = r->end.left_running;
     res->held_open = r->end.held_open;
-    if (r->unreadable)
-        *r->unreadable = r->end.unreadable;
+    if (r->walk) { /* handed over, the names it owns too */
+        *r->walk = r->end;
+        r->end.left = NULL;
+        r->end.nleft = 0;
+    }
     return r->end.timed_out || r->end.exit_code != 0 || r->end.signal || r->end.left_running ||
                    r->end.held_open
                ? -ECHILD

@@ -80,12 +80,13 @@ int bkp_remote_start(const bkp_remote_host *h, const char *command, int64_t time
 int bkp_remote_finish(bkp_remote *r, bool stop, bkp_hook_result *res);
 /* The same for trees (wire.h): `*data` receives the pax archive of `t`'s
  * paths (bkp/capture/pax.h) as the agent walks them; a walk "exits" 0,
- * and on a good end `*unreadable` counts the paths the agent could not
- * read there (the tail names the last). With `t->stamps`, `*to_agent` is
+ * and on a good end `*walk` is its end: the paths the agent could not
+ * read there, counted and the first of them named (the caller clears it,
+ * bkp_wire_end_clear; an earlier agent's tail names the last). With `t->stamps`, `*to_agent` is
  * the agent's standard input (non-blocking; the caller writes what it
  * holds there, then closes it). */
 int bkp_remote_start_tree(const bkp_remote_host *h, const bkp_wire_tree *t, int64_t timeout,
-                          int *data, int *to_agent, uint64_t *unreadable, bkp_remote **out)
+                          int *data, int *to_agent, bkp_wire_end *walk, bkp_remote **out)
     __attribute__((warn_unused_result));
 /* Readable when the reader of `*data` must give up (hook.h). */
 int bkp_remote_cancel_fd(const bkp_remote *r);

@@ -268,7 +268,7 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
         *to[i] = ok && json_is_true(b);
     }
     /* A walk's paths left out: absent in a run's end. */
-    json_t *un = json_object_get(j, "unreadable");
+    json_t *un = json_object_get(j, "unreadable"), *left = json_object_get(j, "left_out"), *v;
     if (ok && un)
         ok = json_is_integer(un) && json_integer_value(un) >= 0 &&
              json_integer_value(un) <= (json_int_t)1 << 53;
@@ -277,8 +277,58 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
         out->signal = (int)json_integer_value(sig);
         out->unreadable = un ? (uint64_t)json_integer_value(un) : 0;
     }
+    /* Named, no more than counted: each a path of at most 4095 bytes (each
+     * escaped into at most four) and a short reason. */
+    if (ok && left)
+        ok = json_is_array(left) && json_array_size(left) <= BKP_WIRE_LEFT_MAX &&
+             json_array_size(left) <= out->unreadable &&
+             (out->left = calloc(json_array_size(left) + 1, sizeof(*out->left)));
+    size_t i;
+    json_array_foreach(ok ? left : NULL, i, v)
+    {
+        const char *path = json_string_value(json_object_get(v, "path")),
+                   *error = json_string_value(json_object_get(v, "error"));
+        ok = ok && path && *path && strlen(path) <= 4 * 4095 && error && strlen(error) <= 512;
+        if (ok && !(out->left[i].path = strdup(path)))
+            ok = false;
+        if (ok && !(out->left[i].error = strdup(error)))
+            ok = false;
+        out->nleft = i + (out->left[i].path != NULL);
+    }
     json_decref(j);
+    if (!ok)
+        bkp_wire_end_clear(out);
     return ok ? 0 : -EBADMSG;
+}
+
+int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error)
+{
+    if (e->nleft >= BKP_WIRE_LEFT_MAX)
+        return 0;
+    if (!e->left && !(e->left = calloc(BKP_WIRE_LEFT_MAX, sizeof(*e->left))))
+        return -ENOMEM;
+    bkp_wire_left *l = &e->left[e->nleft];
+    l->path = bkp_bytes_text(path);
+    l->error = strdup(error);
+    if (!l->path || !l->error) {
+        free(l->path);
+        free(l->error);
+        *l = (bkp_wire_left){0};
+        return -ENOMEM;
+    }
+    e->nleft++;
+    return 0;
+}
+
+void bkp_wire_end_clear(bkp_wire_end *e)
+{
+    for (size_t i = 0; e->left && i < e->nleft; i++) {
+        free(e->left[i].path);
+        free(e->left[i].error);
+    }
+    free(e->left);
+    e->left = NULL;
+    e->nleft = 0;
 }
 
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
@@ -286,11 +336,21 @@ char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
     json_t *j = json_pack("{s:i, s:i, s:b, s:b, s:b}", "exit_code", e->exit_code, "signal",
                           e->signal, "timed_out", e->timed_out, "left_running", e->left_running,
                           "held_open", e->held_open);
-    if (j && e->unreadable &&
-        json_object_set_new(j, "unreadable", json_integer((json_int_t)e->unreadable))) {
+    json_t *left = e->nleft ? json_array() : NULL;
+    for (size_t i = 0; left && i < e->nleft; i++)
+        if (json_array_append_new(left, json_pack("{s:s, s:s}", "path", e->left[i].path, "error",
+                                                  e->left[i].error))) {
+            json_decref(left);
+            left = NULL;
+        }
+    if (j && ((e->unreadable &&
+               json_object_set_new(j, "unreadable", json_integer((json_int_t)e->unreadable))) ||
+              (e->nleft && (!left || json_object_set_new(j, "left_out", left))))) {
         json_decref(j);
         return NULL;
     }
+    if (!j)
+        json_decref(left);
     return emit(j, len);
 }
 

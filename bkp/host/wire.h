@@ -111,17 +111,33 @@ int bkp_wire_hello_parse(const void *buf, size_t len, bkp_wire_hello *out);
 char *bkp_wire_hello_emit(const bkp_wire_hello *h, size_t *len);
 void bkp_wire_hello_clear(bkp_wire_hello *h);
 
-/* How a run's command ended, or a tree's walk: a walk "exits" 0, and
- * `unreadable` counts the paths it could not read (named on the session's
- * standard error) and left out. */
+/* A path a walk left out, and why (in English). */
+typedef struct bkp_wire_left {
+    char *path; /* as text: a byte that is not UTF-8 as \xNN (text.h) */
+    char *error;
+} bkp_wire_left;
+
+/* The most paths a walk's end names; the rest are counted. */
+#define BKP_WIRE_LEFT_MAX 1000
+
+/* How a run's command ended, or a tree's walk: a walk "exits" 0,
+ * `unreadable` counts the paths it could not read and left out, and `left`
+ * names the first BKP_WIRE_LEFT_MAX of them (an earlier agent names none:
+ * its session's standard error did). */
 typedef struct bkp_wire_end {
     int exit_code; /* -1 when it did not exit */
     int signal;    /* 0 when it was not ended by one */
     bool timed_out, left_running, held_open;
     uint64_t unreadable; /* at most 2^53 */
+    bkp_wire_left *left; /* at most `unreadable` of them; owned */
+    size_t nleft;
 } bkp_wire_end;
 int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out);
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len);
+/* Name path `path` (bytes) as left out for `error` in `e`, the count
+ * aside: 0 (one past BKP_WIRE_LEFT_MAX is counted only) or -ENOMEM. */
+int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error);
+void bkp_wire_end_clear(bkp_wire_end *e);
 
 /* The bytes of data frame `f` (D or Z) into `out` (BKP_WIRE_DATA bytes):
  * their length, or -EBADMSG for a Z frame that does not decompress to

@@ -302,6 +302,11 @@ static int frame_put(void *ctx, const void *buf, size_t len)
     return 0;
 }
 
+static int left_named(void *ctx, const char *path, const char *why)
+{
+    return bkp_wire_end_left(ctx, path, why);
+}
+
 static int tree(const pol_agent *a, const char *request, int out)
 {
     bkp_wire_tree t;
@@ -318,6 +323,7 @@ static int tree(const pol_agent *a, const char *request, int out)
     framer *f = calloc(1, sizeof(*f));
     size_t n = 0;
     uint64_t missing = 0;
+    bkp_wire_end e = {0}; /* the paths left out named: the backup server records them */
     int rc = fds && roots && names && f ? 0 : -ENOMEM;
     for (size_t i = 0; !rc && i < t.npaths; i++) {
         const char *name = NULL;
@@ -335,6 +341,7 @@ static int tree(const pol_agent *a, const char *request, int out)
         } else if (err) {
             bkp_warn("%s: %s; it is left out", t.paths[i], bkp_strerror_en(err));
             missing++;
+            rc = bkp_wire_end_left(&e, t.paths[i], bkp_strerror_en(err));
         } else {
             roots[n] = t.paths[i];
             names[n++] = (char *)name;
@@ -349,14 +356,16 @@ static int tree(const pol_agent *a, const char *request, int out)
                                .one_fs = t.one_fs,
                                .exclude = t.exclude,
                                .nexclude = t.nexclude,
-                               .stamps = t.stamps ? STDIN_FILENO : -1};
+                               .stamps = t.stamps ? STDIN_FILENO : -1,
+                               .left = left_named,
+                               .left_ctx = &e};
         bkp_pax_sent sent;
         rc = bkp_pax_send(&o, frame_put, f, &sent);
         if (!rc && f->len)
             rc = bkp_wire_send_data(out, f->buf, f->len);
         if (rc && rc != -EPIPE)
             bkp_error("the walk ended before its end: %s", bkp_strerror_en(rc));
-        bkp_wire_end e = {.unreadable = sent.unreadable + missing};
+        e.unreadable = sent.unreadable + missing;
         size_t len;
         if (!rc)
             rc = send_json(out, BKP_WIRE_END, bkp_wire_end_emit(&e, &len), &len);
@@ -368,6 +377,7 @@ static int tree(const pol_agent *a, const char *request, int out)
     free(roots);
     free(names);
     free(f);
+    bkp_wire_end_clear(&e);
     bkp_wire_tree_clear(&t);
     return rc;
 }

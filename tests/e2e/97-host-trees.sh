@@ -208,6 +208,13 @@ before=$(gens karte)
 expect_exit 1 "$BKP" backup karte
 grep -q "could not be read whole by the agent" <<<"$ERR" || flunk "a missing path on the source should be said: $ERR"
 [ "$(gens karte)" = $((before + 1)) ] || flunk "the paths that are there should be sealed"
+# Named here, on the terminal and in the generation, as a local backup's:
+# the agent's end names each path it left out.
+grep -q "emr-db:$WORK/srv/emr/nothing-here: No such file or directory (as its agent read it)" <<<"$ERR" ||
+    flunk "the path left out on the source should be named here: $ERR"
+"$BKP" generations karte --json 2>/dev/null |
+    jq -e --arg p "emr-db:$WORK/srv/emr/nothing-here" '[.. | objects | select(.path? == $p)] | length >= 1' >/dev/null ||
+    flunk "the generation should keep the path left out on the source: $("$BKP" generations karte --json | jq -c 'last')"
 # In cron there is no locale: the names cross as their bytes.
 write_policy "$T1"
 env -u LANG -u LANGUAGE LC_ALL=C "$BKP" backup karte >/dev/null 2>"$WORK/c.err" ||

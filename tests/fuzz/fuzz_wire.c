@@ -95,11 +95,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             int n = bkp_wire_data(&f, plain);
             if (n > (int)BKP_WIRE_DATA)
                 abort(); /* more than a data frame may hold */
-        }
-        else if (f.type == BKP_WIRE_END && bkp_wire_end_parse(f.data, f.len, &e) == 0 &&
-                 (e.exit_code < -1 || e.exit_code > 255 || e.signal < 0 || e.signal > 128))
-            abort();
-        else if (f.type == BKP_WIRE_STAMPS)
+        } else if (f.type == BKP_WIRE_END && bkp_wire_end_parse(f.data, f.len, &e) == 0) {
+            if (e.exit_code < -1 || e.exit_code > 255 || e.signal < 0 || e.signal > 128 ||
+                e.nleft > e.unreadable || e.nleft > BKP_WIRE_LEFT_MAX)
+                abort();
+            for (size_t i = 0; i < e.nleft; i++)
+                if (!e.left[i].path || !e.left[i].error)
+                    abort();
+            bkp_wire_end_clear(&e);
+        } else if (f.type == BKP_WIRE_STAMPS)
             stamps(&f);
         else if (f.type == BKP_WIRE_REFUSED &&
                  bkp_wire_refused_parse(f.data, f.len, f.len & 1, why, sizeof(why)) == 0)

@@ -188,6 +188,30 @@ static void test_end_and_refused(void **state)
                                       "\"left_running\":false,\"held_open\":false}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
         assert_int_equal(bkp_wire_end_parse(bad[i], strlen(bad[i]), &back), -EBADMSG);
+    /* A walk's end names the paths it left out, a name that is not UTF-8
+     * as text; never more than it counts. */
+    bkp_wire_end w = {.unreadable = 3};
+    assert_int_equal(bkp_wire_end_left(&w, "/srv/a\xff", "Permission denied"), 0);
+    assert_int_equal(bkp_wire_end_left(&w, "/srv/\xe3\x81", "it shrank while it was read"), 0);
+    s = bkp_wire_end_emit(&w, &len);
+    bkp_wire_end_clear(&w);
+    assert_int_equal(bkp_wire_end_parse(s, len, &back), 0);
+    free(s);
+    assert_int_equal(back.unreadable, 3);
+    assert_int_equal(back.nleft, 2);
+    assert_string_equal(back.left[0].path, "/srv/a\\xff");
+    assert_string_equal(back.left[0].error, "Permission denied");
+    bkp_wire_end_clear(&back);
+    static const char *const over[] = {
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\",\"error\":\"x\"},"
+        "{\"path\":\"/b\",\"error\":\"x\"}]}",
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\"}]}",
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":{}}"};
+    for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++)
+        assert_int_equal(bkp_wire_end_parse(over[i], strlen(over[i]), &back), -EBADMSG);
 
     char why[16];
     s = bkp_wire_refused_emit("no\x1b[2Jsuch command, said at length", NULL, &len);
@@ -340,6 +364,7 @@ static void serve(const pol_agent *a, const char *request, int want, char *types
             bkp_wire_end e;
             assert_int_equal(bkp_wire_end_parse(f.data, f.len, &e), 0);
             assert_int_equal(e.exit_code, 0);
+            bkp_wire_end_clear(&e);
         }
     }
     types[nt] = data[nd] = '\0';
