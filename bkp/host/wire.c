@@ -303,7 +303,12 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
 
 int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error)
 {
-    if (e->nleft >= BKP_WIRE_LEFT_MAX)
+    /* The frame holds them: half of its most, each name as JSON may grow it
+     * (six bytes a control byte), the rest counted only. */
+    size_t bytes = 6 * (strlen(path) * 4 + strlen(error)) + 32;
+    for (size_t i = 0; i < e->nleft; i++)
+        bytes += strlen(e->left[i].path) + strlen(e->left[i].error) + 32;
+    if (e->nleft >= BKP_WIRE_LEFT_MAX || bytes > BKP_WIRE_MAX / 2)
         return 0;
     if (!e->left && !(e->left = calloc(BKP_WIRE_LEFT_MAX, sizeof(*e->left))))
         return -ENOMEM;

@@ -135,7 +135,8 @@ typedef struct bkp_wire_end {
 int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out);
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len);
 /* Name path `path` (bytes) as left out for `error` in `e`, the count
- * aside: 0 (one past BKP_WIRE_LEFT_MAX is counted only) or -ENOMEM. */
+ * aside: 0 (one past BKP_WIRE_LEFT_MAX, or past half a frame of names, is
+ * counted only) or -ENOMEM. */
 int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error);
 void bkp_wire_end_clear(bkp_wire_end *e);
 

@@ -202,6 +202,18 @@ static void test_end_and_refused(void **state)
     assert_string_equal(back.left[0].path, "/srv/a\\xff");
     assert_string_equal(back.left[0].error, "Permission denied");
     bkp_wire_end_clear(&back);
+    /* Long names fill no more than half a frame; the rest is counted. */
+    static char longpath[4096];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    longpath[0] = '/';
+    w = (bkp_wire_end){.unreadable = 2000};
+    for (int i = 0; i < 2000; i++)
+        assert_int_equal(bkp_wire_end_left(&w, longpath, "Permission denied"), 0);
+    assert_true(w.nleft > 0 && w.nleft < BKP_WIRE_LEFT_MAX);
+    s = bkp_wire_end_emit(&w, &len);
+    assert_true(s && len <= BKP_WIRE_MAX);
+    free(s);
+    bkp_wire_end_clear(&w);
     static const char *const over[] = {
         "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
         "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\",\"error\":\"x\"},"
