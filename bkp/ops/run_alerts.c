@@ -301,8 +301,11 @@ static void alert_verdict(ops_alerts *al, const rst_dataset *d)
     const char *why = why_of(&d->en, "; ", en, sizeof(en)), *next = rst_next(&d->en);
     /* The same in the reader's language, for the terminal (cmd_status.c),
      * and in Japanese, for the mail of a Japanese clinic. */
-    const char *why_shown = d->has_shown ? why_of(&d->shown, _("; "), shown, sizeof(shown)) : NULL;
-    const char *next_shown = d->has_shown ? rst_next(&d->shown) : NULL;
+    /* Without the reader's words (a run with --json: its document is
+     * English), a Japanese reader's terminal takes the Japanese ones. */
+    const rst_words *reader = d->has_shown ? &d->shown : bkp_i18n_reader_japanese() ? &d->ja : NULL;
+    const char *why_shown = reader ? why_of(reader, _("; "), shown, sizeof(shown)) : NULL;
+    const char *next_shown = reader ? rst_next(reader) : NULL;
     const char *why_ja, *next_ja = rst_next(&d->ja);
     char key[160], v_ja[64] = "", v_shown[64];
     bkp_i18n_saved saved;

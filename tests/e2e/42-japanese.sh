@@ -213,6 +213,18 @@ expect_exit 1 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" \
     sh -c "umask 077; exec '$BKP' run --policy '$WORK/cron-policy.yaml'"
 output_has "どのパスも読めませんでした"
 output_lacks "???"
+# The same under --json, past the day of setting up (a test build's clock):
+# its document is English, the verdict's alert on the terminal Japanese.
+if "$BKP" --version | grep -q 'test clock'; then
+    sed "s|$WORK/repo|$WORK/repo-json|" "$WORK/cron-policy.yaml" >"$WORK/cron-json.yaml"
+    chmod 600 "$WORK/cron-json.yaml"
+    ok "$BKP" init --policy "$WORK/cron-json.yaml"
+    expect_exit 1 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$HOME" BKP_NOW=$(($(date +%s) + 3 * 86400)) \
+        sh -c "umask 077; exec '$BKP' run --json --policy '$WORK/cron-json.yaml'"
+    grep -q '"dataset": "gone"' <<<"$OUT" || flunk "run --json should keep its document: $OUT"
+    grep -q "gone は 不適合 です" <<<"$ERR" || flunk "the verdict's alert should be in Japanese: $ERR"
+    grep -q "no generation of gone" <<<"$ERR" && flunk "the verdict's reason should be in Japanese under --json: $ERR"
+fi
 grep -q "nothing-here: \(そのような\|No such\)" <<<"$ERR" || flunk "the missing path's reason should read: $ERR"
 
 # bkp run's table on a terminal: its headings, results and details in Japanese,
