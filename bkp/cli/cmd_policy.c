@@ -11,6 +11,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/ops/annex.h"
+#include "bkp/ops/runbook_load.h"
 #include "bkp/io/clock.h"
 #include "policies/duration.h"
 #include "policies/retention.h"
@@ -209,10 +210,12 @@ static bool runbooks_usable(cli *c, const pol_policy *p)
         const pol_dataset *d = i < p->ndatasets ? &p->datasets[i] : NULL;
         const char *name = d ? d->runbook : p->drills[i - p->ndatasets].runbook;
         rb_runbook *rb = NULL;
-        if (!name || cli_runbook_load(c, name, &rb) == EXIT_OK) {
+        if (!name || (cli_runbook_load(c, name, &rb) == EXIT_OK &&
+                      !ops_runbook_fits(p, rb, d ? d->name : NULL))) {
             rb_free(rb);
             continue;
         }
+        rb_free(rb);
         ok = false;
         if (d)
             bkp_error(_("%s:%d: data set %s names the runbook '%s', which cannot be used (above); "

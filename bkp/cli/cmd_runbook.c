@@ -104,6 +104,20 @@ int cmd_runbook(cli *c)
     }
     if ((ex = cli_format(c, &f)) || (ex = cli_runbook_load(c, c->args[1], &rb)))
         return ex;
+    /* What makes the status say it cannot be used for a data set, said. */
+    char stem[256], named[256];
+    rb_runbook_stem(c->args[1], stem, sizeof(stem));
+    for (size_t i = 0; c->policy && i < c->policy->ndatasets; i++) {
+        const pol_dataset *d = &c->policy->datasets[i];
+        if (d->runbook &&
+            (rb_runbook_stem(d->runbook, named, sizeof(named)), !strcmp(named, stem)) &&
+            ops_runbook_fits(c->policy, rb, d->name))
+            ex = EXIT_USAGE;
+    }
+    if (ex) {
+        rb_free(rb);
+        return ex;
+    }
     /* The registry is in the repository; a procedure prints without it too. */
     struct stat st;
     const char *repo =

@@ -10,6 +10,7 @@
 
 #include "bkp/cli/cli.h"
 #include "bkp/io/log.h"
+#include "bkp/ops/runbook_load.h"
 #include "bkp/ops/status.h"
 #include "restore/runbook.h"
 
@@ -21,11 +22,14 @@ static bool proven(void *ctx, const bkp_media_entry *entry, time_t *when)
 /* Loaded as a drill would load it, its words held back: the status says
  * that it cannot be used, `bkp runbook show` why (at every run under cron
  * they would be the same mail each time). */
-static bool runbook_usable(void *ctx, const char *name)
+static bool runbook_usable(void *ctx, const char *name, const char *dataset)
 {
+    cli *c = ctx;
     rb_runbook *rb = NULL;
     bkp_log_scope *hush = bkp_log_scope_new(NULL, NULL), *was = bkp_log_scope_enter(hush);
-    int rc = hush ? cli_runbook_load(ctx, name, &rb) : 0;
+    int rc = hush ? cli_runbook_load(c, name, &rb) : 0;
+    if (!rc && rb && c->policy)
+        rc = ops_runbook_fits(c->policy, rb, dataset);
     bkp_log_scope_enter(was);
     bkp_log_scope_close(hush, false);
     rb_free(rb);

@@ -25,6 +25,34 @@ static int priority_of(const char *dataset, void *ctx)
     return d ? d->priority : INT_MAX;
 }
 
+int ops_runbook_fits(const pol_policy *p, const rb_runbook *rb, const char *dataset)
+{
+    char names[512];
+    bool named = !dataset;
+    int rc = 0;
+    for (size_t i = 0; i < rb->ndatasets; i++) {
+        named |= dataset && !strcmp(rb->datasets[i], dataset);
+        if (pol_dataset_find(p, rb->datasets[i]))
+            continue;
+        names[0] = '\0';
+        for (size_t k = 0; k < p->ndatasets; k++)
+            bkp_strappend(names, sizeof(names), "%s%s", k ? ", " : "", p->datasets[k].name);
+        bkp_error(_("%s: it restores the data set '%s', which the policy %s does not have (it "
+                    "has: %s); write the policy's names in its datasets: and its steps' "
+                    "dataset:"),
+                  rb->file, rb->datasets[i], p->file, names);
+        rc = -EINVAL;
+    }
+    if (!named) {
+        bkp_error(_("%s: the data set %s names this runbook, which does not restore it; add %s to "
+                    "its datasets: (and a step that selects and restores it), or name another "
+                    "runbook in the policy"),
+                  rb->file, dataset, dataset);
+        rc = -EINVAL;
+    }
+    return rc;
+}
+
 /* Does a data set before `i` of `p` name the runbook `name` already? */
 static bool named_before(const pol_policy *p, size_t i, const char *name);
 

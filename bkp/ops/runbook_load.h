@@ -25,6 +25,12 @@
  * the operator fixes), another negative errno when it cannot be read. */
 int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out);
 
+/* Does runbook `rb` fit policy `p`: each data set it restores is one of
+ * `p`'s, and it restores `dataset` (the data set whose `runbook:` names it;
+ * NULL: a drill's)? 0, or -EINVAL with each misfit said: its drill would
+ * fail at the step that selects a generation. */
+int ops_runbook_fits(const pol_policy *p, const rb_runbook *rb, const char *dataset);
+
 /* A runbook the policy names: loaded, or NULL when it did not load. */
 typedef struct ops_runbook_named {
     const char *name; /* the policy's */

@@ -410,7 +410,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     s.run_since = in->run_since                                    ? in->run_since
                   : bkp_lock_alive(bkp_repo_path(in->repo), "run") ? 1
                                                                    : 0;
-    if (d->runbook && in->runbook_usable && !in->runbook_usable(in->ctx, d->runbook))
+    if (d->runbook && in->runbook_usable && !in->runbook_usable(in->ctx, d->runbook, d->name))
         s.runbook_unusable = d->runbook;
     const bkp_audit_entry *shown = drill_shown(last, p, d);
     rb_drill_figures df;

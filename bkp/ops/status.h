@@ -32,10 +32,10 @@ typedef struct ops_status_in {
     /* Whether the object lock of the bucket of registry entry `entry` was
      * proven by a probe, and when (`*when`); NULL: never proven. */
     bool (*proven)(void *ctx, const bkp_media_entry *entry, time_t *when);
-    /* Whether the runbook the policy names `name` can be used (found and
-     * valid; quietly: the status says so, `bkp runbook show` says why);
-     * NULL: not asked. */
-    bool (*runbook_usable)(void *ctx, const char *name);
+    /* Whether the runbook `name` that data set `dataset` names can be used
+     * (found, valid, and fits the policy: ops_runbook_fits; quietly: the
+     * status says so, `bkp runbook show` says why); NULL: not asked. */
+    bool (*runbook_usable)(void *ctx, const char *name, const char *dataset);
     void *ctx;
     bool shown; /* add "shown": reasons and action in the reader's language */
     /* When the `bkp run` asking began (0: not a run): the slots it was

@@ -18,7 +18,7 @@ DATA=$WORK/data
 mkdir -p "$DATA/emr" "$DATA/scans" "$WORK/usb" "$WORK/runbooks" "$WORK/target"
 echo a >"$DATA/emr/a.txt"
 echo b >"$DATA/scans/b.txt"
-cp "$SRC/policies/runbooks/clinic.yaml" "$WORK/runbooks/clinic.yaml"
+sed "s/karte/emr/g" "$SRC/policies/runbooks/clinic.yaml" >"$WORK/runbooks/clinic.yaml"
 POL=$WORK/policy.yaml
 cat >"$POL" <<YAML
 repository: $WORK/repo

@@ -247,6 +247,21 @@ YAML
 check_exit 2 "$BKP" policy check --policy "$WORK/pol-rb/policy.yaml" || true
 output_has "policy.yaml:3: data set ds names the runbook 'no-such-book'"
 output_has "no runbook 'no-such-book'"
+# A runbook of other data sets (the template's emr-db, for karte): refused by
+# the check, said by `runbook show`, and the status says it cannot be used.
+mkdir -p "$WORK/pol-rb/runbooks"
+cp "${BKP_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/policies/runbooks/emr-db-remote.yaml" "$WORK/pol-rb/runbooks/"
+cat >"$WORK/pol-rb/misfit.yaml" <<YAML
+repository: $REPO
+datasets:
+  - { name: karte, paths: [$D], runbook: emr-db-remote }
+YAML
+check_exit 2 "$BKP" policy check --policy "$WORK/pol-rb/misfit.yaml" || true
+output_has "it restores the data set 'emr-db', which the policy"
+output_has "(it has: karte)"
+output_has "the data set karte names this runbook, which does not restore it"
+check_exit 2 "$BKP" runbook show emr-db-remote --policy "$WORK/pol-rb/misfit.yaml" || true
+output_has "does not restore it"
 # With a policy whose repository is not on this machine (the paper's
 # recovery.yaml on a new one), a reader is told to name a medium with
 # --from, and which; a medium's name mistyped is told the names.
