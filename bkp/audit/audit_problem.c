@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bkp/audit/audit_internal.h"
+#include "bkp/io/clock.h"
 #include "bkp/io/i18n.h"
 #include "bkp/io/log.h"
 
@@ -162,11 +163,20 @@ static void render(const bkp_audit_problem *p, bool en, char *buf, size_t n)
             N_("records %zu to %zu are missing at the end (the copy %s has them): this log was "
                "cut short"),
             (size_t)p->at, (size_t)p->upto, p->file);
-    else if (p->code == BKP_AUDIT_TIME_BACKWARDS)
+    else if (p->code == BKP_AUDIT_TIME_BACKWARDS) {
+        /* Programs read the times as recorded; people, in their own. */
+        char when[64], before[64];
+        snprintf(when, sizeof(when), "%s", p->when);
+        snprintf(before, sizeof(before), "%s", p->before);
+        if (!en) {
+            bkp_local_time(when, sizeof(when), bkp_iso_parse(p->when), p->when);
+            bkp_local_time(before, sizeof(before), bkp_iso_parse(p->before), p->before);
+        }
         say(buf, n, en,
             N_("record %zu is dated %s, before %s of an earlier record: times go backwards (the "
                "clock was set back, or records were written with a false time)"),
-            (size_t)p->at, p->when, p->before);
+            (size_t)p->at, when, before);
+    }
 }
 
 bool bkp_audit_code_edited(bkp_audit_code code)

@@ -255,6 +255,8 @@ static bool log_broken(const rst_audit *a)
            (a->absent || a->why.code == BKP_AUDIT_SOUND || bkp_audit_code_tampered(a->why.code));
 }
 
+static const char *problem(const rst_audit *a, char *buf, size_t n);
+
 /* What to do today, in words the clinic's manager acts on: each data set
  * that needs something, with why (its first reason), asked of the system
  * officer; an off-line medium to bring, its rotation due today or past; a
@@ -271,6 +273,18 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         rb_html_escape(f, _("Tell the system officer today: the backup server's audit log, which "
                             "proves what was done, was changed or lost. It may be a sign of an "
                             "intrusion."));
+        fputs("</li>\n", f);
+        n++;
+    } else if (st->audit.checked && !st->audit.ok) {
+        /* A fault (a torn end, a clock set back): no alarm, but someone
+         * must look, and the inspector will ask why. */
+        char why[1024];
+        fputs("<li class=\"todo\" data-audit=\"fault\">", f);
+        say(f,
+            _("Ask the system officer to look at the backup server's audit log: %s. It is not a "
+              "sign of an intrusion by itself, but the evidence report cannot count on the "
+              "records until it is explained."),
+            problem(&st->audit, why, sizeof(why)));
         fputs("</li>\n", f);
         n++;
     }

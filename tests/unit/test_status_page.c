@@ -273,7 +273,14 @@ static void test_audit(void **state)
                                   "earlier", "2026-11-28T17:42:22Z"));
     t = render(j, false);
     assert_non_null(strstr(t, "data-state=\"damaged\""));
-    assert_null(strstr(t, "data-audit"));
+    assert_null(strstr(t, "data-audit=\"damaged\""));
+    /* But someone is asked to look, and the times are the reader's. */
+    assert_non_null(strstr(t, "<li class=\"todo\" data-audit=\"fault\">Ask the system officer"));
+    assert_null(strstr(t, "Nothing is due today"));
+    free(t);
+    t = render(j, true);
+    assert_non_null(strstr(t, "data-audit=\"fault\""));
+    assert_null(strstr(t, "2026-11-02T05:00:00Z"));
     free(t);
     json_object_del(j, "audit");
     t = render(j, false);
