@@ -445,7 +445,11 @@ static void medium_action(const ctx *c, const pol_medium *m, char *buf, size_t n
     else if (c->now - due >= DAY)
         bkp_strappend(
             buf, n, ngettext(" — %lld day overdue", " — %lld days overdue", count_of(days)), days);
-    else
+    else if (c->now - due >= 3600) { /* as the status page says it */
+        char span[64];
+        bkp_strappend(buf, n, _(" — overdue by %s"),
+                      pol_span_text(span, sizeof(span), (int64_t)(c->now - due)));
+    } else
         bkp_strappend(buf, n, "%s", _(" — due now"));
 }
 

@@ -291,7 +291,9 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *words = said(d, ja);
-        if (!words->nactions || same_before(st, i, ja))
+        /* Without a reason, its step is a medium's turn: said below, as
+         * the medium to bring, not as something to see to. */
+        if (!words->nactions || !words->nreasons || same_before(st, i, ja))
             continue;
         /* The data sets one step sees to, in one line: one disk left
          * plugged in is one thing to do, whatever it holds. */

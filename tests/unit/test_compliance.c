@@ -366,7 +366,7 @@ static void test_rotation_weeks(void **state)
     /* Day 7, three hours after the turn: due, not overdue. */
     o = judge(&w, T0 + WEEK + 13 * HOUR);
     expect_turn(&w, "usb-b", T0 + WEEK + 10 * HOUR);
-    expect(o, POL_COMPLIANT, "connect usb-b and run `bkp rotate usb-b` — due now");
+    expect(o, POL_COMPLIANT, "connect usb-b and run `bkp rotate usb-b` — overdue by 3 hours");
 
     /* Day 10: the swap was forgotten. */
     o = judge(&w, T0 + 10 * DAY + 12 * HOUR);
@@ -386,7 +386,7 @@ static void test_rotation_weeks(void **state)
 
     /* Day 17, an hour after usb-a's turn. */
     o = judge(&w, T0 + 17 * DAY + 13 * HOUR);
-    expect(o, POL_COMPLIANT, "connect usb-a and run `bkp rotate usb-a` — due now");
+    expect(o, POL_COMPLIANT, "connect usb-a and run `bkp rotate usb-a` — overdue by 1 hour");
 
     /* Day 19: usb-a two days late, and the freshest off-line copy 9 days old. */
     o = judge(&w, T0 + 19 * DAY + 12 * HOUR);
@@ -451,7 +451,8 @@ static void test_left_plugged_in(void **state)
     write_medium(&w, "usb-b", T0 + WEEK + 10 * HOUR);
     w.st[0].plugged_in = true; /* usb-a back for its turn */
     o = judge(&w, T0 + 2 * WEEK + 12 * HOUR);
-    expect(o, POL_COMPLIANT, "run `bkp rotate usb-a --unmount`, then take it away — due now");
+    expect(o, POL_COMPLIANT,
+           "run `bkp rotate usb-a --unmount`, then take it away — overdue by 2 hours");
     assert_int_equal(o->offline, 1);
     o = judge(&w, T0 + 2 * WEEK + 3 * DAY + 12 * HOUR);
     expect(o, POL_AT_RISK, "run `bkp rotate usb-a --unmount`, then take it away — 3 days overdue");

@@ -363,6 +363,9 @@ static void test_compliant_routine_task(void **state)
     assert_int_equal(count_of(en, "A routine task is due: see &quot;What to do today&quot;."), 1);
     assert_int_equal(count_of(en, "Something to do:"), 2); /* the two others, not green */
     assert_int_equal(count_of(ja, "定例の作業があります"), 1);
+    /* Its step is the disk's turn, said as the disk to bring: not as a
+     * data set to see to, without a reason. */
+    assert_null(strstr(en, "<li class=\"todo\" data-dataset=\"emr-db\""));
     free(en);
     free(ja);
     json_decref(j);
