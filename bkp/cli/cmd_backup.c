@@ -339,6 +339,7 @@ int cli_backup_run(cli *c, const bkp_capture_opts *o, const pol_dataset *d, cli_
         int src = stream_end(d, &proc, rc, &cap, b, why, sizeof(why));
         bkp_capture_roots_free(proc.roots, proc.nroots);
         if (src && src == b->stream_rc) {
+            bkp_wire_end_clear(&proc.walk);
             bkp_capture_clear(&cap);
             return audit_backup(c, d, o->dataset, b, why, EXIT_FAILED);
         }

@@ -288,8 +288,13 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
     {
         const char *path = json_string_value(json_object_get(v, "path")),
                    *error = json_string_value(json_object_get(v, "error"));
-        ok = ok && path && *path && strlen(path) <= 4 * 4095 && error && strlen(error) <= 512;
-        if (ok && !(out->left[i].path = strdup(path)))
+        /* A path as its bytes, absolute; a reason of one line (the agent
+         * says its own English sentences, never a control byte). */
+        ok = ok && path && path[0] == '/' && strlen(path) <= 4 * 4095 && error && *error &&
+             strlen(error) <= 512;
+        for (const unsigned char *p = (const unsigned char *)error; ok && *p; p++)
+            ok = *p >= 0x20 && *p != 0x7f;
+        if (ok && !(out->left[i].path = bkp_text_bytes(path)))
             ok = false;
         if (ok && !(out->left[i].error = strdup(error)))
             ok = false;
@@ -301,26 +306,37 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
     return ok ? 0 : -EBADMSG;
 }
 
+/* The bytes `s` takes in a JSON string: six for a control byte, two for
+ * a quote or a backslash. */
+static size_t json_size(const char *s)
+{
+    size_t n = 2;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        n += *p < 0x20 || *p == 0x7f ? 6 : *p == '"' || *p == '\\' ? 2 : 1;
+    return n;
+}
+
 int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error)
 {
-    /* The frame holds them: half of its most, each name as JSON may grow it
-     * (six bytes a control byte), the rest counted only. */
-    size_t bytes = 6 * (strlen(path) * 4 + strlen(error)) + 32;
-    for (size_t i = 0; i < e->nleft; i++)
-        bytes += strlen(e->left[i].path) + strlen(e->left[i].error) + 32;
-    if (e->nleft >= BKP_WIRE_LEFT_MAX || bytes > BKP_WIRE_MAX / 2)
+    if (e->nleft >= BKP_WIRE_LEFT_MAX)
         return 0;
     if (!e->left && !(e->left = calloc(BKP_WIRE_LEFT_MAX, sizeof(*e->left))))
         return -ENOMEM;
     bkp_wire_left *l = &e->left[e->nleft];
-    l->path = bkp_bytes_text(path);
-    l->error = strdup(error);
-    if (!l->path || !l->error) {
+    l->path = strdup(path);
+    l->error = bkp_text_safe(error, BKP_TEXT_FIELD);
+    char *text = l->path ? bkp_bytes_text(l->path) : NULL;
+    /* The frame holds them: half of its most, as JSON writes them; the
+     * rest are counted only. */
+    size_t bytes = text && l->error ? json_size(text) + json_size(l->error) + 24 : 0;
+    free(text);
+    if (!bytes || e->left_bytes + bytes > BKP_WIRE_MAX / 2) {
         free(l->path);
         free(l->error);
         *l = (bkp_wire_left){0};
-        return -ENOMEM;
+        return bytes ? 0 : -ENOMEM;
     }
+    e->left_bytes += bytes;
     e->nleft++;
     return 0;
 }
@@ -333,7 +349,7 @@ void bkp_wire_end_clear(bkp_wire_end *e)
     }
     free(e->left);
     e->left = NULL;
-    e->nleft = 0;
+    e->nleft = e->left_bytes = 0;
 }
 
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
@@ -342,12 +358,16 @@ char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len)
                           e->signal, "timed_out", e->timed_out, "left_running", e->left_running,
                           "held_open", e->held_open);
     json_t *left = e->nleft ? json_array() : NULL;
-    for (size_t i = 0; left && i < e->nleft; i++)
-        if (json_array_append_new(left, json_pack("{s:s, s:s}", "path", e->left[i].path, "error",
-                                                  e->left[i].error))) {
+    for (size_t i = 0; left && i < e->nleft; i++) {
+        char *text = bkp_bytes_text(e->left[i].path);
+        json_t *one =
+            text ? json_pack("{s:s, s:s}", "path", text, "error", e->left[i].error) : NULL;
+        free(text);
+        if (json_array_append_new(left, one)) {
             json_decref(left);
             left = NULL;
         }
+    }
     if (j && ((e->unreadable &&
                json_object_set_new(j, "unreadable", json_integer((json_int_t)e->unreadable))) ||
               (e->nleft && (!left || json_object_set_new(j, "left_out", left))))) {

@@ -113,8 +113,8 @@ void bkp_wire_hello_clear(bkp_wire_hello *h);
 
 /* A path a walk left out, and why (in English). */
 typedef struct bkp_wire_left {
-    char *path; /* as text: a byte that is not UTF-8 as \xNN (text.h) */
-    char *error;
+    char *path;  /* its bytes (on the wire as text: bkp_bytes_text, text.h) */
+    char *error; /* one line, no control character */
 } bkp_wire_left;
 
 /* The most paths a walk's end names; the rest are counted. */
@@ -131,12 +131,13 @@ typedef struct bkp_wire_end {
     uint64_t unreadable; /* at most 2^53 */
     bkp_wire_left *left; /* at most `unreadable` of them; owned */
     size_t nleft;
+    size_t left_bytes; /* what they take in the frame, as JSON writes them */
 } bkp_wire_end;
 int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out);
 char *bkp_wire_end_emit(const bkp_wire_end *e, size_t *len);
-/* Name path `path` (bytes) as left out for `error` in `e`, the count
- * aside: 0 (one past BKP_WIRE_LEFT_MAX, or past half a frame of names, is
- * counted only) or -ENOMEM. */
+/* Name path `path` (bytes) as left out for `error` (made one line) in
+ * `e`, the count aside: 0 (one past BKP_WIRE_LEFT_MAX, or past half a
+ * frame of names as JSON writes them, is counted only) or -ENOMEM. */
 int bkp_wire_end_left(bkp_wire_end *e, const char *path, const char *error);
 void bkp_wire_end_clear(bkp_wire_end *e);
 

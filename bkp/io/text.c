@@ -1,6 +1,7 @@
 /* text.c — outside text made safe for a terminal and a log (text.h). */
 #include "bkp/io/text.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -156,6 +157,38 @@ char *bkp_bytes_text(const char *s)
         return NULL;
     }
     return (char *)b.data; /* the buffer's, handed over */
+}
+
+static int hex_digit(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *bkp_text_bytes(const char *s)
+{
+    char *out = malloc(strlen(s) + 1), *o = out;
+    for (const char *p = s; out && *p; p++) {
+        if (*p != '\\') {
+            *o++ = *p;
+            continue;
+        }
+        int hi = p[1] == 'x' ? hex_digit((unsigned char)p[2]) : -1;
+        int lo = hi >= 0 ? hex_digit((unsigned char)p[3]) : -1;
+        if (p[1] == '\\') {
+            *o++ = '\\';
+            p++;
+        } else if (lo >= 0 && (hi || lo)) {
+            *o++ = (char)(hi * 16 + lo);
+            p += 3;
+        } else {
+            free(out);
+            errno = EINVAL;
+            return NULL;
+        }
+    }
+    if (out)
+        *o = '\0';
+    return out;
 }
 
 const char *bkp_user_name(char *buf, size_t n)

@@ -41,6 +41,10 @@ bool bkp_text_is_safe(const char *s, int how);
  * memory): each byte that is not part of valid UTF-8 becomes \xNN, a
  * backslash \\. */
 char *bkp_bytes_text(const char *s);
+/* The inverse: the bytes `s` (as bkp_bytes_text wrote them) stood for
+ * (malloc'd); NULL without memory, or -EINVAL (errno) when `s` is not such
+ * text (a backslash not before "\\" or "xNN", or one that is NUL). */
+char *bkp_text_bytes(const char *s);
 /* `s` as one word of a shell command a person types, into `buf` (cut to
  * fit): as it is when it is plain, else in single quotes ('\'' for a quote
  * inside), so that a path with a space, a '$' or a backquote stays one path

@@ -116,13 +116,30 @@ static void test_halfwidth(void **state)
     assert_string_equal(bkp_names_join(all, sizeof(all), names, 0, false), "");
 }
 
+/* Bytes as text and back: every byte but NUL comes back as it was; text
+ * that no bytes give is refused. */
+static void test_bytes_back(void **state)
+{
+    (void)state;
+    const char *const bytes[] = {"/srv/a\xff\x01", "/\\x41\\", "カルテ\xe3\x81", ""};
+    for (size_t i = 0; i < sizeof(bytes) / sizeof(*bytes); i++) {
+        char *t = bkp_bytes_text(bytes[i]), *b = bkp_text_bytes(t);
+        assert_non_null(b);
+        assert_string_equal(b, bytes[i]);
+        free(t);
+        free(b);
+    }
+    const char *const bad[] = {"a\\", "a\\x0", "a\\x00", "a\\q", "a\\xg1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+        assert_null(bkp_text_bytes(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_log_is_safe),
-        cmocka_unit_test(test_put),
-        cmocka_unit_test(test_halfwidth),
+        cmocka_unit_test(test_escapes),    cmocka_unit_test(test_log_is_safe),
+        cmocka_unit_test(test_put),        cmocka_unit_test(test_halfwidth),
+        cmocka_unit_test(test_bytes_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,12 +199,13 @@ static void test_end_and_refused(void **state)
     free(s);
     assert_int_equal(back.unreadable, 3);
     assert_int_equal(back.nleft, 2);
-    assert_string_equal(back.left[0].path, "/srv/a\\xff");
+    assert_string_equal(back.left[0].path, "/srv/a\xff"); /* its bytes again */
     assert_string_equal(back.left[0].error, "Permission denied");
     bkp_wire_end_clear(&back);
-    /* Long names fill no more than half a frame; the rest is counted. */
+    /* Names fill no more than half a frame as JSON writes them (a control
+     * byte takes six), whatever they are made of; the rest is counted. */
     static char longpath[4096];
-    memset(longpath, 'a', sizeof(longpath) - 1);
+    memset(longpath, '\x01', sizeof(longpath) - 1);
     longpath[0] = '/';
     w = (bkp_wire_end){.unreadable = 2000};
     for (int i = 0; i < 2000; i++)
@@ -221,7 +222,18 @@ static void test_end_and_refused(void **state)
         "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
         "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\"}]}",
         "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
-        "\"held_open\":false,\"unreadable\":1,\"left_out\":{}}"};
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":{}}",
+        /* A reason of two lines: a line of its own forged into the log. */
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\",\"error\":"
+        "\"x\\nbkp: scans:7 sealed\"}]}",
+        /* A path that is no text of bytes, or not absolute. */
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\\\\x00\",\"error\":"
+        "\"x\"}]}",
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"a\",\"error\":"
+        "\"x\"}]}"};
     for (size_t i = 0; i < sizeof(over) / sizeof(*over); i++)
         assert_int_equal(bkp_wire_end_parse(over[i], strlen(over[i]), &back), -EBADMSG);
 
