@@ -766,7 +766,23 @@ static const pol_medium *due_now(const ctx *c)
  * data set without the dump its before hook makes). */
 static void failed_step(const ctx *c, char *buf, size_t n)
 {
-    if (c->d->host) /* its data is on another server: that first */
+    unsigned long long seq = c->s->last_run_seq;
+    /* Why is in its record: read there, not by running it again. */
+    if (seq && c->d->host)
+        fmt(buf, n,
+            _("read why it failed (`bkp audit show %llu`), check the source with `bkp host check "
+              "%s`, then run `bkp run --dataset %s --force`"),
+            seq, c->d->host, c->d->name);
+    else if (seq && (c->d->before.command || c->d->after.command))
+        fmt(buf, n,
+            _("read why it failed (`bkp audit show %llu`), mend it, then run `bkp run --dataset %s "
+              "--force` (its hooks with it)"),
+            seq, c->d->name);
+    else if (seq)
+        fmt(buf, n,
+            _("read why it failed (`bkp audit show %llu`), mend it, then run `bkp backup %s`"), seq,
+            c->d->name);
+    else if (c->d->host) /* its data is on another server: that first */
         fmt(buf, n,
             _("check the source with `bkp host check %s`, then run `bkp run --dataset %s --force` "
               "and read its errors"),

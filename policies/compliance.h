@@ -96,6 +96,7 @@ typedef struct pol_ds_state {
     size_t generations;     /* sealed generations in the primary repository */
     time_t last_backup;     /* capture time of the newest of them, 0 none */
     bool last_run_failed;   /* the latest backup attempt failed (audit log) */
+    uint64_t last_run_seq;  /* that attempt's audit record, which says why (0: not known) */
     const pol_copy *copies; /* media holding at least one generation of it */
     size_t ncopies;
     const pol_behind *behind; /* of it, or of the audit log */

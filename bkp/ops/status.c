@@ -405,6 +405,7 @@ static int dataset_status(const ops_status_in *in, size_t i, const ds_view *w, r
     /* One sealed as suspicious is recorded failed; it is said as such. */
     s.last_run_failed = last->backup.json && last->backup.error && !last->backup.ok &&
                         !ops_backup_suspicious(&last->backup);
+    s.last_run_seq = s.last_run_failed ? last->backup.seq : 0;
     /* The run judging its own work says when it began; another's is seen
      * by its lock, since a time not known here. */
     s.run_since = in->run_since                                    ? in->run_since

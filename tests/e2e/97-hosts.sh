@@ -262,7 +262,8 @@ grep -q 'check the source with `bkp host check emr-db`' <<<"$ERR" ||
     flunk "the alert should send to bkp host check: $ERR"
 grep -q 'run its hook' <<<"$ERR" && flunk "a stream's command is no hook: $ERR"
 run_any "$BKP" status
-output_has 'next: check the source with `bkp host check emr-db`' "the status should send to bkp host check"
+output_has "next: read why it failed (\`bkp audit show " "the status should say where the failure is told"
+output_has "check the source with \`bkp host check emr-db\`, then run" "the status should send to bkp host check"
 # The record says why in Japanese too (audit show, the evidence report).
 grep '"op":"backup"' "$REPO/audit/log.jsonl" | grep '"dataset":"karte"' | tail -1 |
     jq -e '.figures.error_ja | length > 0' >/dev/null ||

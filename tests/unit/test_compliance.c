@@ -792,6 +792,12 @@ static void test_failed_and_old_backups(void **state)
     const pol_status *o = judge(&w, T0 + 11 * HOUR);
     assert_int_equal(reason_at(o, "the last backup failed"), 0);
     expect(o, POL_AT_RISK, "run `bkp backup emr` and read its errors");
+    /* Its record known: why is read there, not by running it again. */
+    w.s.last_run_seq = 42;
+    o = judge(&w, T0 + 11 * HOUR);
+    expect(o, POL_AT_RISK,
+           "read why it failed (`bkp audit show 42`), mend it, then run `bkp backup emr`");
+    w.s.last_run_seq = 0;
 
     /* No failure recorded, but nothing for three days against a daily schedule. */
     w.s.last_run_failed = false;
