@@ -243,7 +243,7 @@ static bool terminal(void)
  * status and the evidence show it, under the first data set it names (or,
  * its runbook unread, the first whose `runbook:` it is; of none when only
  * `drills:` names it, and then every data set's status shows it). */
-static void record_unstarted(cli *c, const char *name, const rb_runbook *rb)
+static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, bool attended)
 {
     char stem[256], ja[256];
     const char *ds = rb && rb->ndatasets ? rb->datasets[0] : NULL;
@@ -263,10 +263,17 @@ static void record_unstarted(cli *c, const char *name, const rb_runbook *rb)
     snprintf(ja, sizeof(ja), "%s", _(why));
     bkp_i18n_end(&saved);
     json_t *fig = json_pack("{s:s, s:b, s:b, s:b}", "runbook", stem, "drill", true, "attended",
-                            false, "unstarted", true);
-    bkp_audit_rec rec = {
-        .op = "drill", .dataset = ds, .failed = true, .figures = fig, .error = why, .error_ja = ja};
-    (void)cli_audit(c, &rec);
+                            attended, "unstarted", true);
+    /* Each data set of the runbook, as a drill that failed records them. */
+    for (size_t i = 0; i < (rb && rb->ndatasets ? rb->ndatasets : 1); i++) {
+        bkp_audit_rec rec = {.op = "drill",
+                             .dataset = rb && rb->ndatasets ? rb->datasets[i] : ds,
+                             .failed = true,
+                             .figures = fig,
+                             .error = why,
+                             .error_ja = ja};
+        (void)cli_audit(c, &rec);
+    }
     json_decref(fig);
 }
 
@@ -323,14 +330,16 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     }
     if (ex) {
         if (drill && unattended)
-            record_unstarted(c, name, NULL);
+            record_unstarted(c, name, NULL, false);
         rb_free(rb);
         return ex;
     }
     if ((rc = ops_drill_execute(&in, &run))) {
         ex = rc == -EKEYREJECTED ? EXIT_KEY : EXIT_FAILED;
-        if (drill && unattended)
-            record_unstarted(c, name, rb);
+        /* A drill of people that found no copy of a data set where the
+         * day of an attack would look is a failure of the drill too. */
+        if (drill && (unattended || rc == -ENODATA))
+            record_unstarted(c, name, rb, !unattended);
     } else
         ex = conclude(c, &in, &run, started, unattended);
     ops_drill_run_clear(&in, &run);

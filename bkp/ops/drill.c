@@ -274,7 +274,7 @@ static bool held_by_any(const ops_drill_sources *s, const char *ds)
 }
 
 /* The off-line media connected (`s`) hold every data set of the runbook,
- * or it is said which does not and what holds it: 0, or -ENOENT. A drill
+ * or it is said which does not and what holds it: 0, or -ENODATA. A drill
  * that read on and failed at its select step would blame every source. */
 static int offline_cover(const ops_drill_in *in, const ops_drill_sources *s)
 {
@@ -303,7 +303,7 @@ static int offline_cover(const ops_drill_in *in, const ops_drill_sources *s)
                         "copies it to no other: rotate it to one (`bkp rotate M`), or name a "
                         "source with --medium M"),
                       ds, read);
-        return -ENOENT;
+        return -ENODATA;
     }
     return 0;
 }

@@ -110,7 +110,9 @@ typedef struct ops_drill_in {
 int ops_drill_precheck(const ops_drill_in *in);
 
 /* Every source of `in` that is there, into `s` (cleared by
- * ops_drill_sources_free): 0; -ENOENT when none is (said); -EKEYREJECTED
+ * ops_drill_sources_free): 0; -ENOENT when none is (said); -ENODATA when
+ * the off-line media connected for a drill of people lack a data set of
+ * its runbook (said); -EKEYREJECTED
  * when the key does not open the primary; -EIO when the primary cannot be
  * opened otherwise; -ENOMEM. */
 int ops_drill_sources_find(const ops_drill_in *in, ops_drill_sources *s);

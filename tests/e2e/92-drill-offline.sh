@@ -23,6 +23,9 @@
 #  8. Under cron a drill's commands are quiet when they pass; one that fails
 #     is said with the last lines it wrote, and the status (terminal and
 #     page) gives it as a step to take.
+#  9. A passphrase that does not open the disk connected: the key's fault.
+# 10. A runbook of two data sets, the disk holding one: not started, said,
+#     and recorded as failed for both.
 . "$(dirname "$0")/lib.sh"
 need_root
 need_tool jq
@@ -204,5 +207,30 @@ chmod 600 "$WORK/wrong.pass"
 check_exit 4 "$BKP" drill emr --medium usb --passphrase-file "$WORK/wrong.pass" --report "$WORK/reports/w" </dev/null || true
 output_has "usb is connected, and the key given does not open it"
 output_lacks "neither the repository nor any medium"
+
+# 10. A runbook of two data sets of which the off-line disk holds one: a
+#     drill of people does not start, says which and where it is, and is
+#     recorded as failed for both, so that the status shows it.
+mkdir -p "$DATA/lab"
+echo "lab result" >"$DATA/lab/a.txt"
+sed -i "/^datasets:/a\\  - { name: lab, paths: [$DATA/lab], schedule: daily 00:00 }" "$POL"
+cat >"$WORK/runbooks/both.yaml" <<'YAML'
+title: "Both"
+datasets: [emr, lab]
+owner: "IT"
+steps:
+  - { who: "IT", select: { dataset: emr, newest: verified } }
+  - { who: "IT", restore: { dataset: emr, to: /var/restore/emr } }
+  - { who: "IT", select: { dataset: lab, newest: verified } }
+  - { who: "IT", restore: { dataset: lab, to: /var/restore/lab } }
+YAML
+ok "$BKP" backup lab
+before=$(drills | jq length)
+check_exit 1 "$BKP" drill both --report "$WORK/reports/both" </dev/null || true
+output_has "lab is on none of the off-line media connected (usb)"
+[ "$(drills | jq "length - $before")" = 2 ] ||
+    flunk "the drill that did not start should be recorded for both data sets: $(drills | jq -c ".[$before:]")"
+drills | jq -e ".[$before:] | all(.outcome == \"failed\" and .figures.attended == true)" >/dev/null ||
+    flunk "those records should be failed, and attended: $(drills | jq -c ".[$before:]")"
 
 finish

@@ -142,7 +142,7 @@ static void test_offline_not_holding(void **state)
     connect(x, "usb-a", "removable", "offsite"); /* a copy with no generation */
     ops_drill_in in = drill_of(x, NULL, false);
     in.offline_first = true;
-    assert_int_equal(ops_drill_sources_find(&in, &s), -ENOENT);
+    assert_int_equal(ops_drill_sources_find(&in, &s), -ENODATA);
     ops_drill_sources_free(&s);
     /* Named, it is read as asked. */
     in = drill_of(x, "usb-a", false);
