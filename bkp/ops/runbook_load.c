@@ -37,11 +37,14 @@ int ops_runbook_fits(const pol_policy *p, const rb_runbook *rb, const char *data
         names[0] = '\0';
         for (size_t k = 0; k < p->ndatasets; k++)
             bkp_strappend(names, sizeof(names), "%s%s", k ? ", " : "", p->datasets[k].name);
-        bkp_error(_("%s: it restores the data set '%s', which the policy %s does not have (it "
-                    "has: %s); write the policy's names in its datasets: and its steps' "
-                    "dataset:"),
-                  rb->file, rb->datasets[i], p->file, names);
-        rc = -EINVAL;
+        /* One the policy no longer backs up may still be kept (records
+         * are kept for years): its drill works while the repository
+         * holds it. Said, not refused. */
+        bkp_warn(_("%s: it restores the data set '%s', which the policy %s does not have (it "
+                   "has: %s): its drill works only while the repository still holds that data "
+                   "set; if it is a data set of the policy under another name, write that name in "
+                   "its datasets: and its steps' dataset:"),
+                 rb->file, rb->datasets[i], p->file, names);
     }
     if (!named) {
         bkp_error(_("%s: the data set %s names this runbook, which does not restore it; add %s to "

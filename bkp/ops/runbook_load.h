@@ -25,10 +25,11 @@
  * the operator fixes), another negative errno when it cannot be read. */
 int ops_runbook_load(const pol_policy *p, const char *name, rb_runbook **out);
 
-/* Does runbook `rb` fit policy `p`: each data set it restores is one of
- * `p`'s, and it restores `dataset` (the data set whose `runbook:` names it;
- * NULL: a drill's)? 0, or -EINVAL with each misfit said: its drill would
- * fail at the step that selects a generation. */
+/* Does runbook `rb` fit policy `p`: it restores `dataset`, the data set
+ * whose `runbook:` names it (NULL: a drill's)? 0, or -EINVAL, said: its
+ * drill would not rehearse that data set. A data set it restores that `p`
+ * does not have is warned of only (one no longer backed up may still be
+ * kept, and restored). */
 int ops_runbook_fits(const pol_policy *p, const rb_runbook *rb, const char *dataset);
 
 /* A runbook the policy names: loaded, or NULL when it did not load. */

@@ -262,6 +262,14 @@ output_has "(it has: karte)"
 output_has "the data set karte names this runbook, which does not restore it"
 check_exit 2 "$BKP" runbook show emr-db-remote --policy "$WORK/pol-rb/misfit.yaml" || true
 output_has "does not restore it"
+# One that also restores a data set the policy no longer backs up (its
+# generations kept): warned of, not refused.
+sed 's/^datasets: \[emr-db\]/datasets: [karte, emr-old]/; s/dataset: emr-db/dataset: karte/g' \
+    "$WORK/pol-rb/runbooks/emr-db-remote.yaml" >"$WORK/pol-rb/runbooks/kept.yaml"
+sed 's/runbook: emr-db-remote/runbook: kept/' "$WORK/pol-rb/misfit.yaml" >"$WORK/pol-rb/kept.yaml"
+check_exit 0 "$BKP" policy check --policy "$WORK/pol-rb/kept.yaml" || true
+output_has "it restores the data set 'emr-old', which the policy"
+output_has "works only while the repository still holds that data set"
 # With a policy whose repository is not on this machine (the paper's
 # recovery.yaml on a new one), a reader is told to name a medium with
 # --from, and which; a medium's name mistyped is told the names.
