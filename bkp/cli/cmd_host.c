@@ -185,7 +185,11 @@ static int host_add(cli *c)
     printf("    ssh-keygen -lf /etc/ssh/ssh_host_%s_key.pub\n\n",
            !strcmp(type, "ssh-ed25519") ? "ed25519" : !strcmp(type, "ssh-rsa") ? "rsa" : "ecdsa");
     printf(_("Only if they are the same: on %s, as root,\n"), address);
-    printf(_("  1. make the user the agent runs as: useradd --system --create-home %s\n"), user);
+    /* A password of '*': no password logs in, yet the account is not
+     * locked, which an sshd without PAM refuses even for a key. */
+    printf(_("  1. make the user the agent runs as: useradd --system --create-home --password '*' "
+             "%s\n"),
+           user);
     printf("%s\n", _("  2. install bkp and write /etc/bkp/agent.yaml: what it may read and run "
                      "(see `man bkp-agent`)"));
     printf(_("  3. add this line to ~%s/.ssh/authorized_keys (mode 0600, owned by %s):\n"), user,
