@@ -119,6 +119,21 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
                  cmd->run_as);
     else
         snprintf(check, sizeof(check), _("check `%s` by hand"), cmd->command);
+    /* Past a limit: if it only needs longer, the limit is what to change. */
+    char longer[300] = "";
+    if (rc == -ECHILD && d->host && b->stream.timed_out) /* the agent's own */
+        snprintf(longer, sizeof(longer),
+                 _("if it only needs longer, raise the command's timeout in agent.yaml on %s; "
+                   "else "),
+                 d->host);
+    else if (rc == -ETIMEDOUT)
+        snprintf(longer, sizeof(longer), "%s",
+                 _("if it only needs longer, raise timeout: of the data set's stream in the "
+                   "policy; else "));
+    if (*longer) {
+        bkp_strappend(longer, sizeof(longer), "%s", check);
+        snprintf(check, sizeof(check), "%s", longer);
+    }
     /* The sentence's own full stop follows: not a second one. */
     size_t t = strlen(b->stream.tail);
     while (t > 0 && b->stream.tail[t - 1] == '.')

@@ -106,9 +106,9 @@ int ops_host_paths_check(const pol_policy *p, const pol_host *h, const bkp_wire_
             } else if ((gone = tree_of(path, hi->unreadable, hi->nunreadable))) {
                 char *safe = bkp_text_safe(gone, BKP_TEXT_FIELD);
                 bkp_error(_("data set %s reads %s on %s, but the agent's user there cannot enter "
-                            "%s: give it the way in to each folder above (setfacl -m u:bkp:x "
+                            "%s: give it the way in to each folder above (setfacl -m u:%s:x "
                             "FOLDER) and read access below, as the guide shows"),
-                          d->name, path, h->name, safe ? safe : "?");
+                          d->name, path, h->name, safe ? safe : "?", h->user ? h->user : "bkp");
                 free(safe);
                 problems++;
             }

@@ -70,6 +70,8 @@ fails "half its output" 'exited with status 2' \
 grep -q 'cut short' <<<"$SAID" || flunk "the error should quote the command's last line: $SAID"
 fails "a signal" 'was ended by signal 9' "head -c 100000 /dev/urandom; kill -9 \$\$"
 fails "a timeout while writing" 'was killed after 2s' "while :; do head -c 65536 /dev/urandom; sleep 0.2; done" 2s
+grep -q "if it only needs longer, raise timeout: of the data set's stream in the policy" <<<"$SAID" ||
+    flunk "a command past its timeout should say the limit may be raised: $SAID"
 fails "nothing written" 'wrote nothing to its standard output' "head -c 1000 /dev/urandom >/dev/null"
 fails "a writer left running" 'ended while processes it started were still running' \
     "(sleep 2; head -c 100000 /dev/urandom) & head -c 1000 /dev/urandom"
