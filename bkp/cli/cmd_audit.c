@@ -347,13 +347,56 @@ static void put_safe(const char *s)
     free(safe);
 }
 
+/* A figure's name for people, after the name recorded (which --json and
+ * the evidence report's citations keep); NULL for a name not listed. */
+static const char *figure_words(const char *k)
+{
+    static const struct {
+        const char *name, *words;
+    } t[] = {
+        {"runbook", N_("runbook")},
+        {"drill", N_("a drill, not a real restore")},
+        {"seconds", N_("seconds it took")},
+        {"rto_target_seconds", N_("target recovery time, seconds")},
+        {"rto_met", N_("within the target")},
+        {"failed_step", N_("the step that failed")},
+        {"not_rehearsed", N_("confirm steps nobody rehearsed")},
+        {"files", N_("files")},
+        {"damaged", N_("files that could not be restored")},
+        {"attested_by", N_("attested by")},
+        {"attended", N_("a person attended")},
+        {"read_from", N_("what it read")},
+        {"reports", N_("report files")},
+        {"reports_sha256", N_("the report files' SHA-256")},
+        {"key_recovery", N_("opened with the key sheets alone")},
+        {"key_sheets", N_("key sheets used")},
+        {"unstarted", N_("could not start")},
+        {"milliseconds", N_("milliseconds it took")},
+        {"schedule", N_("schedule")},
+        {"unreadable", N_("paths that could not be read")},
+        {"suspicious", N_("sealed as suspicious")},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+        if (!strcmp(t[i].name, k))
+            return _(t[i].words);
+    return NULL;
+}
+
 /* Figure `k` = `v` of a record, whole, at `depth`: an object's members and
- * a list's items each on a line of their own, nothing cut. */
+ * a list's items each on a line of their own, nothing cut; a name known
+ * in words beside it, a yes or no in words. */
 static void figure_whole(const char *k, const json_t *v, const json_t *of, int depth)
 {
     char val[64];
+    const char *words = depth == 2 ? figure_words(k) : NULL;
     printf("%*s", 2 * depth, "");
     put_safe(k);
+    if (words)
+        printf(" (%s)", words);
+    if (json_is_boolean(v)) {
+        printf(" = %s\n", json_is_true(v) ? _("yes") : _("no"));
+        return;
+    }
     if (json_is_object(v) || json_is_array(v)) {
         fputs(":\n", stdout);
         const char *m;

@@ -261,9 +261,17 @@ static int list(cli *c)
             json_array_append_new(a, described_json(&all[i]));
         cli_print_json(a);
     } else {
-        const char *head[] = {_("MEDIUM"),  _("TYPE"),       _("WHERE"),
-                              _("OFFLINE"), _("LAST WRITE"), _("LAST VERIFY"),
-                              _("GENS"),    _("NEXT DUE"),   ""};
+        /* Times in local time, the zone said once a column. */
+        char hw[64], hv[64], hd[64];
+        const char *head[] = {_("MEDIUM"),
+                              _("TYPE"),
+                              _("WHERE"),
+                              _("OFFLINE"),
+                              cli_time_head(hw, sizeof(hw), _("LAST WRITE")),
+                              cli_time_head(hv, sizeof(hv), _("LAST VERIFY")),
+                              _("GENS"),
+                              cli_time_head(hd, sizeof(hd), _("NEXT DUE")),
+                              ""};
         const char *row[9];
         char buf[4][32];
         for (size_t i = 0; i <= n; i++) {

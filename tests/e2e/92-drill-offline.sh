@@ -232,5 +232,9 @@ output_has "lab is on none of the off-line media connected (usb)"
     flunk "the drill that did not start should be recorded for both data sets: $(drills | jq -c ".[$before:]")"
 drills | jq -e ".[$before:] | all(.outcome == \"failed\" and .figures.attended == true)" >/dev/null ||
     flunk "those records should be failed, and attended: $(drills | jq -c ".[$before:]")"
+# The record whole, as an inspector reads it: its figures' names in words.
+ok env LANG=C "$BKP" audit show "$(drills | jq -r 'last | .seq')"
+output_has "attended (a person attended) = yes"
+output_has "unstarted (could not start) = yes"
 
 finish
