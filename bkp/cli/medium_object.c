@@ -147,7 +147,9 @@ static int trust_of(cli *c, bkp_s3 *s, const cli_medium *m, bool as_copy, bkp_bu
                     char **pass)
 {
     memset(t, 0, sizeof(*t));
-    t->registered = c->ro && m->entry ? &m->entry->label : NULL;
+    /* What the primary's registry pins of it, read when it was found (a
+     * `--from` closes the primary before the fetch). */
+    t->registered = m->entry ? &m->entry->label : NULL;
     int ex = cli_key_pin(c);
     if (ex)
         return ex;

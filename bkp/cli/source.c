@@ -159,9 +159,16 @@ static void primary_for_pins(cli *c, bkp_repo **out)
     }
     if (cli_repo_check(c->repo) || cli_passphrase(c, &pass, &plen, &typed))
         return;
-    if (!typed || plen)
-        (void)cli_exit_open(
-            bkp_repo_open(c->repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_ASKING, out), c->repo);
+    int rc = !typed || plen
+                 ? bkp_repo_open(c->repo, pass, plen, BKP_REPO_READONLY | BKP_REPO_ASKING, out)
+                 : -ENOKEY;
+    if (rc == -EKEYREJECTED)
+        bkp_note(_("the server's repository %s does not open with this passphrase: the bucket is "
+                   "read without what its registry records of it (a passphrase retired on the "
+                   "server since may still open the bucket)"),
+                 c->repo);
+    else if (rc != -ENOKEY)
+        (void)cli_exit_open(rc, c->repo);
     bkp_passphrase_free(pass, plen);
 }
 
