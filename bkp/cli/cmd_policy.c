@@ -11,6 +11,7 @@
 #include "bkp/audit/audit.h"
 #include "bkp/cli/cli.h"
 #include "bkp/ops/annex.h"
+#include "bkp/ops/medium_check.h"
 #include "bkp/ops/runbook_load.h"
 #include "bkp/io/clock.h"
 #include "policies/duration.h"
@@ -254,6 +255,15 @@ int cmd_policy(cli *c)
     if (!runbooks_usable(c, p))
         return EXIT_USAGE;
     int warnings = pol_warn_compliance(p);
+    for (size_t i = 0; i < p->nmedia; i++)
+        if (ops_medium_on_repo_disk(p, &p->media[i])) {
+            bkp_warn(_("%s:%d: medium %s is called off-line, but its folder %s, with its label, is "
+                       "on the same disk as the repository %s: there it is not off-line, and "
+                       "ransomware that reaches the repository reaches it. Mount a removable disk "
+                       "there, or take it away after each rotation (checklist item 3-②)"),
+                     p->file, p->media[i].line, p->media[i].name, p->media[i].path, p->repository);
+            warnings++;
+        }
     if (c->json)
         cli_print_json(pol_to_json(p));
     else

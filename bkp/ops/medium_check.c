@@ -44,6 +44,16 @@ static bool other_fs(const bkp_repo *r, const char *path)
            here.st_dev != repo.st_dev;
 }
 
+bool ops_medium_on_repo_disk(const pol_policy *p, const pol_medium *pm)
+{
+    struct stat here, repo;
+    bkp_label label;
+    return pm->offline && pm->path && pol_type_at_path(pm->type) && p->repository &&
+           !stat(pm->path, &here) && S_ISDIR(here.st_mode) && !stat(p->repository, &repo) &&
+           here.st_dev == repo.st_dev && !bkp_label_read_quiet(pm->path, &label) &&
+           !strcmp(label.name, pm->name);
+}
+
 bool ops_medium_foreign(const bkp_repo *r, const pol_medium *pm, char repository[37])
 {
     return r && pm->offline && pm->path && pol_type_at_path(pm->type) && other_fs(r, pm->path) &&

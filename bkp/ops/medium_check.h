@@ -73,6 +73,12 @@ const ops_connected *ops_connected_find(const ops_connected *v, size_t n, const 
  * of `r` (NULL: any; a drill without the primary)? Reads the label only. */
 bool ops_medium_here(const bkp_repo *r, const pol_medium *pm);
 
+/* Is off-line medium `pm` of `p` kept on the repository's own file system
+ * (its label at its path, which is no disk mounted apart): a folder the
+ * policy calls off-line that ransomware reaching the repository reaches
+ * too? Reads the label only: no repository needs to be open. */
+bool ops_medium_on_repo_disk(const pol_policy *p, const pol_medium *pm);
+
 /* Is the label at `path` another repository's: another repository's UUID
  * and, where the label names one, another key's fingerprint (a label with
  * this repository's key and another UUID is forged, not foreign)? That

@@ -36,6 +36,12 @@ YAML
 export BKP_POLICY=$POL
 ok "$BKP" init
 ok "$BKP" media label "$WORK/tape" --name arch
+# A folder of archives the policy calls off-line, on the repository's own
+# disk: the check says it is not off-line there (a tape device is not a
+# folder: not said of it).
+ok "$BKP" policy check
+output_has "medium arch is called off-line, but its folder $WORK/tape, with its label, is on the same disk as the repository"
+output_lacks "medium lto is called off-line"
 ok "$BKP" backup emr
 ok "$BKP" rotate arch
 # A tape has no label file: it is labelled once by its device, and a
