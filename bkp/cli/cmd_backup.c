@@ -104,7 +104,7 @@ static int audit_backup(cli *c, const pol_dataset *d, const char *dataset, const
 static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, size_t n)
 {
     const pol_hook *cmd = &d->stream.command;
-    char shown[1024], check[400];
+    char shown[1024], check[1024];
     b->stream_rc = rc;
     ops_stream_why(rc, &b->stream, d, en, shown, b->stream_why_ja,
                    n < sizeof(shown) ? n : sizeof(shown));
@@ -120,7 +120,7 @@ static int stream_failed(const pol_dataset *d, cli_backup *b, int rc, char *en, 
     else
         snprintf(check, sizeof(check), _("check `%s` by hand"), cmd->command);
     /* Past a limit: if it only needs longer, the limit is what to change. */
-    char longer[300] = "";
+    char longer[sizeof(check)] = "";
     if (rc == -ECHILD && d->host && b->stream.timed_out) /* the agent's own */
         snprintf(longer, sizeof(longer),
                  _("if it only needs longer, raise the command's timeout in agent.yaml on %s; "

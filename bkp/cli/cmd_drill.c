@@ -243,7 +243,8 @@ static bool terminal(void)
  * status and the evidence show it, under the first data set it names (or,
  * its runbook unread, the first whose `runbook:` it is; of none when only
  * `drills:` names it, and then every data set's status shows it). */
-static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, bool attended)
+static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, bool attended,
+                             const ops_drill_sources *sources, const char *why)
 {
     char stem[256], ja[256];
     const char *ds = rb && rb->ndatasets ? rb->datasets[0] : NULL;
@@ -254,10 +255,10 @@ static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, boo
         if (named && (rb_runbook_stem(named, its, sizeof(its)), !strcmp(its, stem)))
             ds = c->policy->datasets[i].name;
     }
-    const char *why =
-        rb ? N_("the drill could not start: no copy could be read, or the key was refused (the "
-                "run's messages say which)")
-           : N_("the runbook could not be used; `bkp runbook show` says why");
+    if (!why)
+        why = rb ? N_("the drill could not start: no copy could be read, or the key was refused "
+                      "(the run's messages say which)")
+                 : N_("the runbook could not be used; `bkp runbook show` says why");
     bkp_i18n_saved saved;
     bkp_i18n_begin(&saved, "ja");
     snprintf(ja, sizeof(ja), "%s", _(why));
@@ -272,7 +273,10 @@ static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, boo
                              .figures = fig,
                              .error = why,
                              .error_ja = ja};
-        (void)cli_audit(c, &rec);
+        /* Where a drill's record goes: without the primary, beside what
+         * it opened (a journal), as one that ran. */
+        record_to to = {c, sources};
+        (void)(sources && sources->n ? append(&to, &rec) : cli_audit(c, &rec));
     }
     json_decref(fig);
 }
@@ -330,7 +334,7 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
     }
     if (ex) {
         if (drill && unattended)
-            record_unstarted(c, name, NULL, false);
+            record_unstarted(c, name, NULL, false, NULL, NULL);
         rb_free(rb);
         return ex;
     }
@@ -339,7 +343,11 @@ int cli_runbook_execute(cli *c, const char *name, bool drill, bool unattended)
         /* A drill of people that found no copy of a data set where the
          * day of an attack would look is a failure of the drill too. */
         if (drill && (unattended || rc == -ENODATA))
-            record_unstarted(c, name, rb, !unattended);
+            record_unstarted(c, name, rb, !unattended, &run.sources,
+                             rc == -ENODATA ? N_("the drill could not start: a data set of its "
+                                                 "runbook is on none of the off-line media "
+                                                 "connected (the run's messages say which)")
+                                            : NULL);
     } else
         ex = conclude(c, &in, &run, started, unattended);
     ops_drill_run_clear(&in, &run);

@@ -293,7 +293,8 @@ int bkp_wire_end_parse(const void *buf, size_t len, bkp_wire_end *out)
         ok = ok && path && path[0] == '/' && strlen(path) <= 4 * 4095 && error && *error &&
              strlen(error) <= 512;
         for (const unsigned char *p = (const unsigned char *)error; ok && *p; p++)
-            ok = *p >= 0x20 && *p != 0x7f;
+            ok = *p >= 0x20 && *p != 0x7f;                  /* one line */
+        ok = ok && bkp_text_is_safe(error, BKP_TEXT_LINES); /* no C1 or bidi control either */
         if (ok && !(out->left[i].path = bkp_text_bytes(path)))
             ok = false;
         if (ok && !(out->left[i].error = strdup(error)))

@@ -276,24 +276,31 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         fputs("</li>\n", f);
         n++;
     } else if (st->audit.checked && !st->audit.ok) {
-        /* A fault (a torn end, a clock set back): no alarm, but someone
-         * must look, and the inspector will ask why. */
+        /* A fault: no alarm, but someone must look, and the inspector will
+         * ask why. A torn end or a clock set back is not an intrusion by
+         * itself; a log that cannot be read is said as only that. */
         char why[1024];
-        fputs("<li class=\"todo\" data-audit=\"fault\">", f);
-        say(f,
-            _("Ask the system officer to look at the backup server's audit log: %s. It is not a "
-              "sign of an intrusion by itself, but the evidence report cannot count on the "
-              "records until it is explained."),
-            problem(&st->audit, why, sizeof(why)));
+        bkp_audit_code code = st->audit.why.code;
+        fputs("<li class=\"todo late\" data-audit=\"fault\">", f);
+        if (code == BKP_AUDIT_TORN_END || code == BKP_AUDIT_TIME_BACKWARDS)
+            say(f,
+                _("Ask the system officer to look at the backup server's audit log: %s. It is "
+                  "not a sign of an intrusion by itself, but the evidence report cannot count "
+                  "on the records until it is explained."),
+                problem(&st->audit, why, sizeof(why)));
+        else
+            say(f,
+                _("Tell the system officer today: the backup server's audit log, which proves "
+                  "what was done, could not be read whole (%s). Until it is, the evidence report "
+                  "cannot count on it."),
+                problem(&st->audit, why, sizeof(why)));
         fputs("</li>\n", f);
         n++;
     }
     for (size_t i = 0; i < st->ndatasets; i++) {
         const rst_dataset *d = &st->datasets[i];
         const rst_words *words = said(d, ja);
-        /* Without a reason, its step is a medium's turn: said below, as
-         * the medium to bring, not as something to see to. */
-        if (!words->nactions || !words->nreasons || same_before(st, i, ja))
+        if (!words->nactions || same_before(st, i, ja))
             continue;
         /* The data sets one step sees to, in one line: one disk left
          * plugged in is one thing to do, whatever it holds. */
@@ -312,8 +319,8 @@ static void today(FILE *f, const rst_status *st, time_t now, bool ja)
         open_tag(f, "li class=\"todo\"", "data-dataset", d->name);
         if (words->nreasons)
             say(f, _("%s: ask the system officer to see to it — %s"), names, words->reasons[0]);
-        else
-            say(f, _("%s: ask the system officer to see to it"), names);
+        else /* a routine step (a medium's turn): what it is, not "see to it" */
+            say(f, _("%s: a routine step for the system officer — %s"), names, words->actions[0]);
         fputs("</li>\n", f);
         n++;
     }

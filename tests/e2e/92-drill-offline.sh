@@ -236,5 +236,13 @@ drills | jq -e ".[$before:] | all(.outcome == \"failed\" and .figures.attended =
 ok env LANG=C "$BKP" audit show "$(drills | jq -r 'last | .seq')"
 output_has "attended (a person attended) = yes"
 output_has "unstarted (could not start) = yes"
+# On a machine without the server's repository: recorded in a journal
+# beside the reports, as a drill that ran is.
+mv "$REPO" "$WORK/repo.away"
+check_exit 1 "$BKP" drill both --report "$WORK/reports/away" </dev/null || true
+output_has "lab is on none of the off-line media connected (usb)"
+grep -l '"unstarted": *true' "$WORK/reports/away"/bkp-journal-*.jsonl >/dev/null 2>&1 ||
+    flunk "the drill that did not start should be in a journal beside the reports: $(ls -A "$WORK/reports/away" 2>&1)"
+mv "$WORK/repo.away" "$REPO"
 
 finish

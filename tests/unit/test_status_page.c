@@ -275,12 +275,21 @@ static void test_audit(void **state)
     assert_non_null(strstr(t, "data-state=\"damaged\""));
     assert_null(strstr(t, "data-audit=\"damaged\""));
     /* But someone is asked to look, and the times are the reader's. */
-    assert_non_null(strstr(t, "<li class=\"todo\" data-audit=\"fault\">Ask the system officer"));
+    assert_non_null(
+        strstr(t, "<li class=\"todo late\" data-audit=\"fault\">Ask the system officer"));
+    assert_non_null(strstr(t, "not a sign of an intrusion by itself"));
     assert_null(strstr(t, "Nothing is due today"));
     free(t);
     t = render(j, true);
     assert_non_null(strstr(t, "data-audit=\"fault\""));
     assert_null(strstr(t, "2026-11-02T05:00:00Z"));
+    free(t);
+    /* A log that cannot be read is said as that, never as harmless. */
+    json_object_set_new(a, "code", json_string("unreadable"));
+    json_object_set_new(a, "detail", json_pack("{s:s}", "error", "Bad message"));
+    t = render(j, false);
+    assert_non_null(strstr(t, "data-audit=\"fault\">Tell the system officer today"));
+    assert_null(strstr(t, "not a sign of an intrusion"));
     free(t);
     json_object_del(j, "audit");
     t = render(j, false);
@@ -363,9 +372,10 @@ static void test_compliant_routine_task(void **state)
     assert_int_equal(count_of(en, "A routine task is due: see &quot;What to do today&quot;."), 1);
     assert_int_equal(count_of(en, "Something to do:"), 2); /* the two others, not green */
     assert_int_equal(count_of(ja, "定例の作業があります"), 1);
-    /* Its step is the disk's turn, said as the disk to bring: not as a
-     * data set to see to, without a reason. */
-    assert_null(strstr(en, "<li class=\"todo\" data-dataset=\"emr-db\""));
+    /* Its step is the disk's turn: said as what it is, not as something
+     * to see to without a reason. */
+    assert_non_null(strstr(en, ">emr-db: a routine step for the system officer — connect usb-a"));
+    assert_null(strstr(en, ">emr-db: ask the system officer to see to it<"));
     free(en);
     free(ja);
     json_decref(j);

@@ -227,6 +227,10 @@ static void test_end_and_refused(void **state)
         "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
         "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\",\"error\":"
         "\"x\\nbkp: scans:7 sealed\"}]}",
+        /* A reason that would turn a terminal's text around (U+202E). */
+        "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
+        "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\",\"error\":"
+        "\"x\u202ey\"}]}",
         /* A path that is no text of bytes, or not absolute. */
         "{\"exit_code\":0,\"signal\":0,\"timed_out\":false,\"left_running\":false,"
         "\"held_open\":false,\"unreadable\":1,\"left_out\":[{\"path\":\"/a\\\\x00\",\"error\":"
