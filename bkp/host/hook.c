@@ -150,7 +150,13 @@ static void output_tail(const output *o, char *tail, size_t size)
     char all[4 * sizeof(o->last) + 16] = "";
     size_t at = 0;
     while (k-- > 0 && at + 1 < sizeof(all)) {
-        char *one = strndup(line[k], len[k]), *safe = one ? bkp_text_safe(one, BKP_TEXT_FIELD) : NULL;
+        /* A leading tab (pg_dump's second line) is indentation, not a
+         * character to show as \t. */
+        size_t skip = 0;
+        while (skip < len[k] && (line[k][skip] == '\t' || line[k][skip] == ' '))
+            skip++;
+        char *one = strndup(line[k] + skip, len[k] - skip),
+             *safe = one ? bkp_text_safe(one, BKP_TEXT_FIELD) : NULL;
         if (safe)
             at += (size_t)snprintf(all + at, sizeof(all) - at, "%s%s", at ? " / " : "", safe);
         free(safe);

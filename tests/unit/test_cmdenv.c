@@ -242,6 +242,10 @@ static void failed_hook_keeps_its_last_lines(void **state)
     assert_int_equal(bkp_hook_exec(&spec, &r), -ECHILD);
     assert_int_equal(r.exit_code, 3);
     assert_string_equal(r.tail, "one / two / pg_dump: error: \\x1b[31mrefused");
+    /* A line indented with a tab (libpq's second line) is said without it. */
+    spec.command = "printf 'connection failed\\n\\tIs the server running?\\n' >&2; exit 1";
+    assert_int_equal(bkp_hook_exec(&spec, &r), -ECHILD);
+    assert_string_equal(r.tail, "connection failed / Is the server running?");
 
     spec.command = "yes 'ここで失敗しました' | head -c 100000; echo; echo 最後の行; exit 1";
     assert_int_equal(bkp_hook_exec(&spec, &r), -ECHILD);
