@@ -391,7 +391,7 @@ static void figure_whole(const char *k, const json_t *v, const json_t *of, int d
     const char *words = depth == 2 ? figure_words(k) : NULL;
     printf("%*s", 2 * depth, "");
     put_safe(k);
-    if (words)
+    if (words && strcmp(words, k)) /* "files (files)" says nothing */
         printf(" (%s)", words);
     if (json_is_boolean(v)) {
         printf(" = %s\n", json_is_true(v) ? _("yes") : _("no"));
