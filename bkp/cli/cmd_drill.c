@@ -236,13 +236,16 @@ static bool terminal(void)
     return fd >= 0;
 }
 
-/* A drill `bkp run` held on schedule that could not start (said above):
- * its runbook could not be used (`rb` NULL) or nothing could be read.
- * Recorded as a drill that failed ("unstarted"), so that the schedule
- * counts from it (not tried again, and said again, at every run) and the
- * status and the evidence show it, under the first data set it names (or,
- * its runbook unread, the first whose `runbook:` it is; of none when only
- * `drills:` names it, and then every data set's status shows it). */
+/* A drill that could not start (said above): one `bkp run` held on
+ * schedule whose runbook could not be used (`rb` NULL) or that could read
+ * nothing, or one of people (`attended`) whose off-line media lack a data
+ * set of its runbook (`why`, else a sentence of those). Recorded as a
+ * drill that failed ("unstarted"), so that the schedule counts from it
+ * (not tried again, and said again, at every run) and the status and the
+ * evidence show it: under each data set of its runbook (or, its runbook
+ * unread, the first whose `runbook:` it is; of none when only `drills:`
+ * names it, and then every data set's status shows it), where a drill's
+ * record goes (`sources`: what it opened, NULL: none). */
 static void record_unstarted(cli *c, const char *name, const rb_runbook *rb, bool attended,
                              const ops_drill_sources *sources, const char *why)
 {

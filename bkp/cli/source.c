@@ -138,10 +138,6 @@ static int open_archive(cli *c, const char *file, bkp_repo **out, char **staging
     return rc == -ENOKEY ? EXIT_USAGE : cli_exit_open(rc, NULL);
 }
 
-/* --from NAME, a medium of the policy or the registry: `*path` its mount
- * point (malloc'd; NULL without memory); an object medium's copy, what
- * `what` needs of it (NULL: all), fetched into `*staging` and opened
- * (`*done`). An exit code. */
 /* The server's repository, read-only, for what its registry pins of a
  * bucket (*out NULL: not opened, said only when it is not a matter of the
  * passphrase). A passphrase is tried once and a refusal is no fault: one
@@ -172,6 +168,10 @@ static void primary_for_pins(cli *c, bkp_repo **out)
     bkp_passphrase_free(pass, plen);
 }
 
+/* --from NAME, a medium of the policy or the registry: `*path` its mount
+ * point (malloc'd; NULL without memory); an object medium's copy, what
+ * `what` needs of it (NULL: all), fetched into `*staging` and opened
+ * (`*done`). An exit code. */
 static int from_medium(cli *c, const char *from, const cli_fetch_what *what, bkp_repo **out,
                        char **staging, char **path, bool *done)
 {
